@@ -1,0 +1,1 @@
+//! mend-proxy (being built)

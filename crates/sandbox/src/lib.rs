@@ -1,0 +1,1 @@
+//! mend-sandbox (being built)
