@@ -1,0 +1,214 @@
+//! `cargo xtask test`: everything, in order of cost, stopping at the first failure and
+//! printing what ran. Browser tiers that execute zero tests fail.
+
+use crate::setup::require_build_tools;
+use crate::util::{Result, cmd, fmt_duration, root, run, run_capture, which};
+use std::time::{Duration, Instant};
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+/// One tier's figures, for the summary table.
+struct Tier {
+    name: &'static str,
+    passed: u64,
+    took: Duration,
+}
+
+pub fn run_tests() -> Result {
+    let start = Instant::now();
+    require_build_tools()?;
+    let mut tiers: Vec<Tier> = Vec::new();
+    let mut checks: Vec<(&'static str, Duration)> = Vec::new();
+
+    check(
+        &mut checks,
+        "format check",
+        cmd("cargo").args(["fmt", "--all", "--", "--check"]),
+    )?;
+    check(
+        &mut checks,
+        "clippy: host crates",
+        cmd("cargo").args(["clippy", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    check(
+        &mut checks,
+        "clippy: widget on the host",
+        cmd("cargo").args([
+            "clippy",
+            "-p",
+            "mend",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    check(
+        &mut checks,
+        "clippy: widget on wasm32",
+        cmd("cargo").args([
+            "clippy",
+            "-p",
+            "mend",
+            "--target",
+            WASM,
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+
+    tiers.push(cargo_tier(
+        "host: model, sandbox, proxy, xtask",
+        cmd("cargo").args(["test"]),
+    )?);
+    tiers.push(cargo_tier(
+        "host: widget logic (native)",
+        cmd("cargo").args(["test", "-p", "mend"]),
+    )?);
+
+    let chromedriver =
+        which("chromedriver").ok_or("chromedriver missing: run `cargo xtask setup`")?;
+    tiers.push(browser_tier(
+        "browser: widget in headless Chromium",
+        cmd("cargo")
+            .args(["test", "--target", WASM, "-p", "mend"])
+            .env("CHROMEDRIVER", chromedriver)
+            .env_remove("GECKODRIVER"),
+    )?);
+    let geckodriver = which("geckodriver").ok_or("geckodriver missing: run `cargo xtask setup`")?;
+    tiers.push(browser_tier(
+        "browser: widget in headless Firefox",
+        cmd("cargo")
+            .args(["test", "--target", WASM, "-p", "mend"])
+            .env("GECKODRIVER", geckodriver)
+            .env_remove("CHROMEDRIVER"),
+    )?);
+
+    check(
+        &mut checks,
+        "release build of the widget (trunk)",
+        cmd("trunk").args(["build", "--release", "--offline"]),
+    )?;
+    check(
+        &mut checks,
+        "build mend-proxy",
+        cmd("cargo").args(["build", "-p", "mend-proxy"]),
+    )?;
+
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let (out, took) = run_capture(
+        "end to end: Playwright + Chromium against mend-proxy (sandbox mode)",
+        cmd("node")
+            .args([
+                "--test",
+                "--test-concurrency=1",
+                "--test-reporter=spec",
+                "e2e/",
+            ])
+            .env("MEND_PROXY_BIN", target.join("debug/mend-proxy"))
+            .env("MEND_WIDGET_DIR", root().join("dist")),
+    )?;
+    let passed = node_passed(&out);
+    if passed == 0 {
+        return Err("end-to-end tests: zero tests executed".into());
+    }
+    tiers.push(Tier {
+        name: "end to end (Playwright)",
+        passed,
+        took,
+    });
+
+    println!("\n{:-<64}", "");
+    for (name, took) in &checks {
+        println!("{name:<44} ok   {:>9}", fmt_duration(*took));
+    }
+    let mut total = 0;
+    for t in &tiers {
+        println!(
+            "{:<44} {:>4} passed {:>9}",
+            t.name,
+            t.passed,
+            fmt_duration(t.took)
+        );
+        total += t.passed;
+    }
+    println!("{:-<64}", "");
+    println!(
+        "all checks and tests passed in {}",
+        fmt_duration(start.elapsed())
+    );
+    println!("summary: {total} passed, 0 failed");
+    Ok(())
+}
+
+fn check(
+    checks: &mut Vec<(&'static str, Duration)>,
+    what: &'static str,
+    c: &mut std::process::Command,
+) -> Result {
+    checks.push((what, run(what, c)?));
+    Ok(())
+}
+
+fn cargo_tier(name: &'static str, c: &mut std::process::Command) -> Result<Tier> {
+    let (out, took) = run_capture(name, c)?;
+    Ok(Tier {
+        name,
+        passed: cargo_passed(&out),
+        took,
+    })
+}
+
+fn browser_tier(name: &'static str, c: &mut std::process::Command) -> Result<Tier> {
+    let tier = cargo_tier(name, c)?;
+    if tier.passed == 0 {
+        return Err(format!("{name}: zero browser tests executed"));
+    }
+    Ok(tier)
+}
+
+/// Sums `N passed` over cargo's and wasm-bindgen-test-runner's `test result:` lines.
+fn cargo_passed(out: &str) -> u64 {
+    out.lines()
+        .filter_map(|l| l.trim().strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// `pass N` from node's test runner summary (spec: `ℹ pass N`, tap: `# pass N`).
+fn node_passed(out: &str) -> u64 {
+    out.lines()
+        .filter_map(|l| {
+            let l = l.trim_start_matches(['ℹ', '#', ' ']);
+            l.strip_prefix("pass ")?.trim().parse::<u64>().ok()
+        })
+        .next_back()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_cargo_and_wasm_runner_results() {
+        let out = "running 2 tests\ntest a ... ok\ntest result: ok. 2 passed; 0 failed; 0 ignored\n\
+                   test result: ok. 0 passed; 0 failed\n   test result: ok. 5 passed; 0 failed\n";
+        assert_eq!(cargo_passed(out), 7);
+        assert_eq!(cargo_passed("no tests to run!\n"), 0);
+    }
+
+    #[test]
+    fn counts_node_test_runner_results() {
+        assert_eq!(
+            node_passed("ℹ tests 3\nℹ suites 0\nℹ pass 3\nℹ fail 0\n"),
+            3
+        );
+        assert_eq!(node_passed("# tests 2\n# pass 2\n# fail 0\n"), 2);
+        assert_eq!(node_passed("nothing\n"), 0);
+    }
+}
