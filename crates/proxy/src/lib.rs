@@ -1,1 +1,300 @@
-//! mend-proxy (being built)
+//! # mend-proxy
+//!
+//! The only thing that talks to Powens: it holds the client secret, gets user tokens,
+//! mints temporary codes, checks what the widget submits, watches connections for
+//! many widgets at once, and serves the widget's files. Its HTTP API is documented in
+//! `docs/api.md`; its configuration in CONTRACT §2 and [`config`].
+//!
+//! [`build`] makes an [`Application`] from a [`Config`] (the listener is bound first,
+//! so port 0 works and the address is known); [`Application::run_until_stopped`]
+//! serves until SIGTERM or Ctrl-C. Without `POWENS_API_URL` the proxy runs in
+//! **sandbox mode**: a [`mend_sandbox::Sandbox`] is served in-process under
+//! `/sandbox` and used as Powens.
+//!
+//! Modules: [`config`] (flags and variables), [`error`] (the one error type and
+//! envelope), [`session`] (widget JWTs), [`upstream`] (the Powens client),
+//! [`status`] (Powens → widget view), [`fields`] (submission checks),
+//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`ratelimit`],
+//! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
+//! (middleware: request ids, logs, security headers).
+
+pub mod config;
+pub mod error;
+pub mod fields;
+pub mod http;
+pub mod metrics;
+pub mod ratelimit;
+pub mod redirect_state;
+pub mod routes;
+pub mod session;
+pub mod status;
+pub mod upstream;
+pub mod watch;
+pub mod widget;
+
+pub use config::{Config, Upstream};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::metrics::Metrics;
+use crate::ratelimit::Limits;
+use crate::redirect_state::StateSigner;
+use crate::session::SessionKeys;
+use crate::upstream::{PowensClient, PowensSettings};
+use crate::watch::Watchers;
+
+/// Settings the handlers read.
+#[derive(Debug)]
+pub struct Settings {
+    /// Webview root, no trailing slash.
+    pub webview_url: String,
+    /// Webview `domain` parameter.
+    pub domain: String,
+    /// Allowed redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// `MEND_AGENT_STATUS`.
+    pub agent_status: bool,
+    /// The in-process sandbox, in sandbox mode.
+    pub sandbox: Option<mend_sandbox::Sandbox>,
+}
+
+/// What every handler shares (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The Powens client.
+    pub powens: PowensClient,
+    /// Session keys.
+    pub sessions: SessionKeys,
+    /// Redirect `state` signer.
+    pub states: StateSigner,
+    /// Shared connection pollers.
+    pub watchers: Watchers,
+    /// Rate limits.
+    pub limits: Limits,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Read-only settings.
+    pub settings: Arc<Settings>,
+    /// Becomes `true` when the server shuts down (ends long-polls early).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The widget's static files.
+    pub widget: widget::WidgetFiles,
+}
+
+/// A built proxy, bound to its address, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: axum::Router,
+    state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// The demo pages, the default `MEND_REDIRECT_URIS` in sandbox mode (Trunk's dev
+/// server on 8080, and the widget this proxy serves).
+pub fn sandbox_redirect_uris(addr: SocketAddr) -> Vec<String> {
+    vec![
+        "http://127.0.0.1:8080/widget/".to_owned(),
+        "http://localhost:8080/widget/".to_owned(),
+        "http://127.0.0.1:8080/".to_owned(),
+        "http://localhost:8080/".to_owned(),
+        format!("http://{addr}/widget/"),
+    ]
+}
+
+/// The default `MEND_ALLOWED_ORIGINS` in sandbox mode: Trunk's dev server.
+pub const SANDBOX_ORIGINS: [&str; 2] = ["http://127.0.0.1:8080", "http://localhost:8080"];
+
+/// Binds the listener and builds everything; does not serve yet.
+pub async fn build(config: Config) -> anyhow::Result<Application> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (MEND_LISTEN)", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let metrics = Metrics::default();
+
+    let (powens_cfg, sandbox, session_secret) = match &config.upstream {
+        Upstream::Powens(p) => {
+            let secret = config
+                .session_secret
+                .clone()
+                .context("MEND_SESSION_SECRET is required outside sandbox mode")?;
+            (p.clone(), None, secret)
+        }
+        Upstream::Sandbox => {
+            tracing::warn!(
+                "SANDBOX MODE: POWENS_API_URL is not set; serving the in-process Powens simulator \
+                 at http://{local_addr}/sandbox with demo users and connections. Never use this \
+                 with real users."
+            );
+            let public_base = format!("http://{local_addr}/sandbox");
+            let mut sb_cfg = mend_sandbox::SandboxConfig::demo(public_base.clone());
+            sb_cfg.redirect_uris = Some(
+                config
+                    .redirect_uris
+                    .clone()
+                    .unwrap_or_else(|| sandbox_redirect_uris(local_addr)),
+            );
+            if let Some(setup) = config.sandbox_setup {
+                setup(&mut sb_cfg);
+            }
+            let sandbox = mend_sandbox::Sandbox::new(sb_cfg);
+            let secret = match config.session_secret.clone() {
+                Some(s) => s,
+                None => {
+                    let mut bytes = [0u8; 32];
+                    getrandom::fill(&mut bytes)
+                        .map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+                    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+                }
+            };
+            let p = config::PowensConfig {
+                api_url: format!("{public_base}/2.0"),
+                client_id: mend_sandbox::DEMO_CLIENT_ID.to_owned(),
+                client_secret: SecretString::from(mend_sandbox::DEMO_CLIENT_SECRET),
+                webview_url: format!("{public_base}/webview"),
+                domain: mend_sandbox::DEMO_DOMAIN.to_owned(),
+            };
+            (p, Some(sandbox), secret)
+        }
+    };
+
+    let redirect_uris = match (&config.redirect_uris, &sandbox) {
+        (Some(list), _) => list.clone(),
+        (None, Some(_)) => sandbox_redirect_uris(local_addr),
+        (None, None) => Vec::new(),
+    };
+    let allowed_origins = match (config.allowed_origins.is_empty(), &sandbox) {
+        (true, Some(_)) => SANDBOX_ORIGINS.iter().map(|s| (*s).to_owned()).collect(),
+        _ => config.allowed_origins.clone(),
+    };
+
+    let powens = PowensClient::new(
+        PowensSettings {
+            api_url: powens_cfg.api_url.clone(),
+            client_id: powens_cfg.client_id.clone(),
+            client_secret: powens_cfg.client_secret.clone(),
+            timeout: config.upstream_timeout,
+            retry_backoff: config.retry_backoff,
+        },
+        metrics.clone(),
+    )?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        watchers: Watchers::new(
+            powens.clone(),
+            config.poll_interval,
+            config.agent_status,
+            metrics.clone(),
+        ),
+        powens,
+        sessions: SessionKeys::new(&session_secret),
+        states: StateSigner::new(&session_secret),
+        limits: Limits::new(
+            config.rate_limit_per_ip,
+            config.rate_limit_per_session,
+            metrics.clone(),
+        ),
+        metrics,
+        settings: Arc::new(Settings {
+            webview_url: powens_cfg.webview_url.clone(),
+            domain: powens_cfg.domain.clone(),
+            redirect_uris,
+            agent_status: config.agent_status,
+            sandbox,
+        }),
+        shutdown: shutdown_rx,
+        widget: widget::WidgetFiles::new(config.widget_dir.clone()),
+    };
+    if !config.widget_dir.is_dir() {
+        tracing::warn!(dir = %config.widget_dir.display(), "MEND_WIDGET_DIR is not a folder: /widget/ will answer 404 until the widget is built");
+    }
+    let router = routes::router(state.clone(), &allowed_origins);
+    tracing::info!(%local_addr, sandbox = state.settings.sandbox.is_some(), "mend-proxy ready");
+    Ok(Application {
+        listener,
+        local_addr,
+        router,
+        state,
+        shutdown: shutdown_tx,
+    })
+}
+
+impl Application {
+    /// The bound address (the real port when port 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The whole router (for `tower::ServiceExt::oneshot` tests).
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// The in-process sandbox, in sandbox mode.
+    pub fn sandbox(&self) -> Option<&mend_sandbox::Sandbox> {
+        self.state.settings.sandbox.as_ref()
+    }
+
+    /// The session keys (to mint sessions in tests and tools).
+    pub fn session_keys(&self) -> &SessionKeys {
+        &self.state.sessions
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.state.metrics
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then drains in-flight requests (long-polls
+    /// answer at once).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let shutdown = self.shutdown;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(async move {
+                signal.await;
+                tracing::info!("shutting down: finishing in-flight requests");
+                let _ = shutdown.send(true);
+            })
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,525 @@
+//! Configuration: the command line (`mend-proxy serve`, `mend-proxy session`), each
+//! option also an environment variable (CONTRACT §2), resolved into a checked
+//! [`Config`]. A bad or incomplete configuration is a [`ConfigError`] naming the
+//! variable; `main` turns it into exit code 2. Secrets live in [`SecretString`]s and
+//! never appear in `Debug` output.
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default Powens webview root.
+pub const DEFAULT_WEBVIEW_URL: &str = "https://webview.powens.com";
+/// Minimum length of `MEND_SESSION_SECRET`, in bytes.
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+/// `mend-proxy`: the Mend proxy (the only thing that talks to Powens).
+#[derive(Debug, Parser)]
+#[command(name = "mend-proxy", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve(Box<ServeArgs>),
+    /// Print a widget session (a JWT signed with `MEND_SESSION_SECRET`).
+    Session(SessionArgs),
+}
+
+/// Options of `mend-proxy serve` (each also an environment variable).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MEND_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// Powens API root including `/2.0`. Unset: sandbox mode (in-process simulator).
+    #[arg(long, env = "POWENS_API_URL")]
+    pub powens_api_url: Option<String>,
+    /// Powens client id (required outside sandbox mode).
+    #[arg(long, env = "POWENS_CLIENT_ID")]
+    pub powens_client_id: Option<String>,
+    /// Powens client secret (or `POWENS_CLIENT_SECRET_FILE`).
+    #[arg(long, env = "POWENS_CLIENT_SECRET", hide_env_values = true)]
+    pub powens_client_secret: Option<SecretString>,
+    /// File holding the Powens client secret.
+    #[arg(long, env = "POWENS_CLIENT_SECRET_FILE")]
+    pub powens_client_secret_file: Option<PathBuf>,
+    /// Powens webview root.
+    #[arg(long, env = "POWENS_WEBVIEW_URL", default_value = DEFAULT_WEBVIEW_URL)]
+    pub powens_webview_url: String,
+    /// Value of the webview `domain` parameter (default: host of `POWENS_API_URL`).
+    #[arg(long, env = "POWENS_DOMAIN")]
+    pub powens_domain: Option<String>,
+    /// HS256 key for widget sessions, at least 32 bytes (or `MEND_SESSION_SECRET_FILE`).
+    #[arg(long, env = "MEND_SESSION_SECRET", hide_env_values = true)]
+    pub mend_session_secret: Option<SecretString>,
+    /// File holding the session secret.
+    #[arg(long, env = "MEND_SESSION_SECRET_FILE")]
+    pub mend_session_secret_file: Option<PathBuf>,
+    /// Comma-separated origins allowed to call the API cross-origin.
+    #[arg(long, env = "MEND_ALLOWED_ORIGINS")]
+    pub mend_allowed_origins: Option<String>,
+    /// Comma-separated exact URIs the user may be sent back to.
+    #[arg(long, env = "MEND_REDIRECT_URIS")]
+    pub mend_redirect_uris: Option<String>,
+    /// `true` when the integrator holds Powens Agent status.
+    #[arg(long, env = "MEND_AGENT_STATUS", default_value = "false", value_parser = parse_bool)]
+    pub mend_agent_status: bool,
+    /// Folder of the built widget, served at `/widget/`.
+    #[arg(long, env = "MEND_WIDGET_DIR", default_value = "dist")]
+    pub mend_widget_dir: PathBuf,
+    /// How often a changing connection is polled upstream (e.g. `2s`).
+    #[arg(long, env = "MEND_POLL_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub mend_poll_interval: Duration,
+    /// Timeout of one Powens request (e.g. `20s`).
+    #[arg(long, env = "MEND_UPSTREAM_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub mend_upstream_timeout: Duration,
+    /// Requests per minute allowed to one client address on `/api`.
+    #[arg(long, env = "MEND_RATE_LIMIT_PER_IP", default_value = "600")]
+    pub mend_rate_limit_per_ip: u32,
+    /// Requests per minute allowed to one session user on `/api`.
+    #[arg(long, env = "MEND_RATE_LIMIT_PER_SESSION", default_value = "300")]
+    pub mend_rate_limit_per_session: u32,
+}
+
+/// Options of `mend-proxy session`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The Powens user id (`sub`).
+    #[arg(long)]
+    pub user: i64,
+    /// Connection ids this session may touch (repeatable); none: every connection of the user.
+    #[arg(long = "connection")]
+    pub connections: Vec<i64>,
+    /// Lifetime, at most 1 hour (e.g. `15m`).
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// HS256 key (or `MEND_SESSION_SECRET_FILE`).
+    #[arg(long, env = "MEND_SESSION_SECRET", hide_env_values = true)]
+    pub mend_session_secret: Option<SecretString>,
+    /// File holding the session secret.
+    #[arg(long, env = "MEND_SESSION_SECRET_FILE")]
+    pub mend_session_secret_file: Option<PathBuf>,
+}
+
+/// Parses durations like `2s`, `15m`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("not a duration like `2s` or `15m`: {e}"))
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        other => Err(format!("expected `true` or `false`, got `{other}`")),
+    }
+}
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable (or flag) at fault.
+    pub variable: &'static str,
+    /// What is wrong with it (never its value when it is a secret).
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Where Powens is.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// The real Powens (or any compatible server).
+    Powens(PowensConfig),
+    /// The in-process sandbox, served by this proxy under `/sandbox`.
+    Sandbox,
+}
+
+/// How to reach Powens.
+#[derive(Debug, Clone)]
+pub struct PowensConfig {
+    /// API root including `/2.0`, without a trailing slash.
+    pub api_url: String,
+    /// Client id.
+    pub client_id: String,
+    /// Client secret (never logged).
+    pub client_secret: SecretString,
+    /// Webview root, without a trailing slash.
+    pub webview_url: String,
+    /// Webview `domain` parameter.
+    pub domain: String,
+}
+
+/// The checked configuration of `mend-proxy serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:0` in tests).
+    pub listen: SocketAddr,
+    /// Powens or the sandbox.
+    pub upstream: Upstream,
+    /// Session key; `None` only in sandbox mode (then random per start).
+    pub session_secret: Option<SecretString>,
+    /// Origins allowed cross-origin (exact `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Allowed redirect URIs; `None` = default (none outside sandbox, the demo pages in it).
+    pub redirect_uris: Option<Vec<String>>,
+    /// Powens Agent status (credentials may be collected).
+    pub agent_status: bool,
+    /// Folder of the built widget.
+    pub widget_dir: PathBuf,
+    /// Poll interval of changing connections.
+    pub poll_interval: Duration,
+    /// Timeout of one upstream request.
+    pub upstream_timeout: Duration,
+    /// First backoff of a retried upstream read (doubled, jittered).
+    pub retry_backoff: Duration,
+    /// Requests per minute per client address on `/api`.
+    pub rate_limit_per_ip: u32,
+    /// Requests per minute per session user on `/api`.
+    pub rate_limit_per_session: u32,
+    /// Sandbox mode only: adjusts the simulator's configuration (timings) before it
+    /// starts. Tests use it; `None` keeps the demo defaults.
+    pub sandbox_setup: Option<fn(&mut mend_sandbox::SandboxConfig)>,
+}
+
+impl Config {
+    /// A sandbox-mode configuration on `listen` with the defaults of CONTRACT §2.
+    pub fn sandbox(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            upstream: Upstream::Sandbox,
+            session_secret: None,
+            allowed_origins: Vec::new(),
+            redirect_uris: None,
+            agent_status: false,
+            widget_dir: PathBuf::from("dist"),
+            poll_interval: Duration::from_secs(2),
+            upstream_timeout: Duration::from_secs(20),
+            retry_backoff: Duration::from_millis(200),
+            rate_limit_per_ip: 600,
+            rate_limit_per_session: 300,
+            sandbox_setup: None,
+        }
+    }
+
+    /// Checks and resolves `mend-proxy serve` options.
+    pub fn from_args(args: ServeArgs) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = args.listen.parse().map_err(|_| {
+            ConfigError::new("MEND_LISTEN", "expected an address like 127.0.0.1:8787")
+        })?;
+        let session_secret = read_secret(
+            args.mend_session_secret,
+            args.mend_session_secret_file.as_deref(),
+            "MEND_SESSION_SECRET",
+            "MEND_SESSION_SECRET_FILE",
+        )?;
+        if let Some(s) = &session_secret {
+            check_session_secret(s)?;
+        }
+        let upstream = match args.powens_api_url.filter(|s| !s.trim().is_empty()) {
+            None => Upstream::Sandbox,
+            Some(api_url) => {
+                let parsed = url::Url::parse(api_url.trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "POWENS_API_URL",
+                            "expected a URL like https://acme-sandbox.biapi.pro/2.0",
+                        )
+                    })?;
+                let client_id = args
+                    .powens_client_id
+                    .filter(|s| !s.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::new("POWENS_CLIENT_ID", "required when POWENS_API_URL is set")
+                    })?;
+                let client_secret = read_secret(
+                    args.powens_client_secret,
+                    args.powens_client_secret_file.as_deref(),
+                    "POWENS_CLIENT_SECRET",
+                    "POWENS_CLIENT_SECRET_FILE",
+                )?
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "POWENS_CLIENT_SECRET",
+                        "required when POWENS_API_URL is set (or POWENS_CLIENT_SECRET_FILE)",
+                    )
+                })?;
+                if session_secret.is_none() {
+                    return Err(ConfigError::new(
+                        "MEND_SESSION_SECRET",
+                        "required when POWENS_API_URL is set (or MEND_SESSION_SECRET_FILE)",
+                    ));
+                }
+                let webview = url::Url::parse(args.powens_webview_url.trim())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "POWENS_WEBVIEW_URL",
+                            "expected a URL like https://webview.powens.com",
+                        )
+                    })?;
+                let domain = match args.powens_domain.filter(|s| !s.trim().is_empty()) {
+                    Some(d) => d.trim().to_owned(),
+                    None => parsed.host_str().unwrap_or_default().to_owned(),
+                };
+                Upstream::Powens(PowensConfig {
+                    api_url: api_url.trim().trim_end_matches('/').to_owned(),
+                    client_id: client_id.trim().to_owned(),
+                    client_secret,
+                    webview_url: webview.as_str().trim_end_matches('/').to_owned(),
+                    domain,
+                })
+            }
+        };
+        let allowed_origins = match args.mend_allowed_origins {
+            None => Vec::new(),
+            Some(list) => split_list(&list)
+                .into_iter()
+                .map(|o| {
+                    let u = url::Url::parse(&o)
+                        .ok()
+                        .filter(|u| {
+                            matches!(u.scheme(), "http" | "https")
+                                && u.path() == "/"
+                                && !o.ends_with('/')
+                        })
+                        .ok_or_else(|| {
+                            ConfigError::new(
+                                "MEND_ALLOWED_ORIGINS",
+                                format!("`{o}` is not an origin like https://app.example"),
+                            )
+                        })?;
+                    Ok(u.origin().ascii_serialization())
+                })
+                .collect::<Result<_, ConfigError>>()?,
+        };
+        let redirect_uris = match args.mend_redirect_uris {
+            None => None,
+            Some(list) => Some(
+                split_list(&list)
+                    .into_iter()
+                    .map(|r| {
+                        url::Url::parse(&r)
+                            .ok()
+                            .filter(|u| matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none())
+                            .map(|_| r.clone())
+                            .ok_or_else(|| {
+                                ConfigError::new(
+                                    "MEND_REDIRECT_URIS",
+                                    format!("`{r}` is not an absolute http(s) URI without query or fragment"),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, ConfigError>>()?,
+            ),
+        };
+        if args.mend_poll_interval < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "MEND_POLL_INTERVAL",
+                "must be at least 100ms",
+            ));
+        }
+        if args.mend_upstream_timeout < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "MEND_UPSTREAM_TIMEOUT",
+                "must be at least 100ms",
+            ));
+        }
+        if args.mend_rate_limit_per_ip == 0 {
+            return Err(ConfigError::new(
+                "MEND_RATE_LIMIT_PER_IP",
+                "must be at least 1",
+            ));
+        }
+        if args.mend_rate_limit_per_session == 0 {
+            return Err(ConfigError::new(
+                "MEND_RATE_LIMIT_PER_SESSION",
+                "must be at least 1",
+            ));
+        }
+        Ok(Self {
+            listen,
+            upstream,
+            session_secret,
+            allowed_origins,
+            redirect_uris,
+            agent_status: args.mend_agent_status,
+            widget_dir: args.mend_widget_dir,
+            poll_interval: args.mend_poll_interval,
+            upstream_timeout: args.mend_upstream_timeout,
+            retry_backoff: Duration::from_millis(200),
+            rate_limit_per_ip: args.mend_rate_limit_per_ip,
+            rate_limit_per_session: args.mend_rate_limit_per_session,
+            sandbox_setup: None,
+        })
+    }
+}
+
+/// Resolves `mend-proxy session`'s key (required there, sandbox or not).
+pub fn session_secret_for_cli(args: &SessionArgs) -> Result<SecretString, ConfigError> {
+    let secret = read_secret(
+        args.mend_session_secret.clone(),
+        args.mend_session_secret_file.as_deref(),
+        "MEND_SESSION_SECRET",
+        "MEND_SESSION_SECRET_FILE",
+    )?
+    .ok_or_else(|| {
+        ConfigError::new(
+            "MEND_SESSION_SECRET",
+            "required (or MEND_SESSION_SECRET_FILE)",
+        )
+    })?;
+    check_session_secret(&secret)?;
+    Ok(secret)
+}
+
+fn check_session_secret(s: &SecretString) -> Result<(), ConfigError> {
+    if s.expose_secret().len() < MIN_SESSION_SECRET_LEN {
+        return Err(ConfigError::new(
+            "MEND_SESSION_SECRET",
+            format!("must be at least {MIN_SESSION_SECRET_LEN} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// A secret from its variable or its `_FILE` twin (not both). The file's trailing
+/// newline is dropped.
+fn read_secret(
+    value: Option<SecretString>,
+    file: Option<&std::path::Path>,
+    var: &'static str,
+    file_var: &'static str,
+) -> Result<Option<SecretString>, ConfigError> {
+    let value = value.filter(|v| !v.expose_secret().is_empty());
+    match (value, file) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            var,
+            format!("set either {var} or {file_var}, not both"),
+        )),
+        (Some(v), None) => Ok(Some(v)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(file_var, format!("cannot read the file: {}", e.kind()))
+            })?;
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.is_empty() {
+                return Err(ConfigError::new(file_var, "the file is empty"));
+            }
+            Ok(Some(SecretString::from(text.to_owned())))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve(args: &[&str]) -> Result<Config, ConfigError> {
+        let mut all = vec!["mend-proxy", "serve"];
+        all.extend_from_slice(args);
+        let cli = Cli::try_parse_from(all).expect("parses");
+        match cli.command {
+            Command::Serve(a) => Config::from_args(*a),
+            Command::Session(_) => unreachable!("serve was asked"),
+        }
+    }
+
+    #[test]
+    fn durations_read_like_humans_write_them() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn powens_mode_without_a_client_id_names_the_variable() {
+        let err = serve(&["--powens-api-url", "https://x.biapi.pro/2.0"]).unwrap_err();
+        assert_eq!(err.variable, "POWENS_CLIENT_ID");
+    }
+
+    #[test]
+    fn a_short_session_secret_is_refused_without_printing_it() {
+        let err = serve(&["--mend-session-secret", "tooshort-secret"]).unwrap_err();
+        assert_eq!(err.variable, "MEND_SESSION_SECRET");
+        assert!(!err.to_string().contains("tooshort-secret"));
+    }
+
+    #[test]
+    fn the_domain_defaults_to_the_api_host() {
+        let cfg = serve(&[
+            "--powens-api-url",
+            "https://acme-sandbox.biapi.pro/2.0/",
+            "--powens-client-id",
+            "42",
+            "--powens-client-secret",
+            "s3cr3t",
+            "--mend-session-secret",
+            "0123456789abcdef0123456789abcdef",
+        ])
+        .unwrap();
+        let Upstream::Powens(p) = cfg.upstream else {
+            panic!("powens mode expected")
+        };
+        assert_eq!(p.domain, "acme-sandbox.biapi.pro");
+        assert_eq!(p.api_url, "https://acme-sandbox.biapi.pro/2.0");
+        assert!(!format!("{p:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn origins_must_be_bare_origins() {
+        assert_eq!(
+            serve(&["--mend-allowed-origins", "https://a.example/path"])
+                .unwrap_err()
+                .variable,
+            "MEND_ALLOWED_ORIGINS"
+        );
+        let cfg = serve(&[
+            "--mend-allowed-origins",
+            "https://a.example, http://localhost:8080",
+        ])
+        .unwrap();
+        assert_eq!(
+            cfg.allowed_origins,
+            ["https://a.example", "http://localhost:8080"]
+        );
+    }
+
+    #[test]
+    fn redirect_uris_with_a_query_are_refused() {
+        assert_eq!(
+            serve(&["--mend-redirect-uris", "https://a.example/back?x=1"])
+                .unwrap_err()
+                .variable,
+            "MEND_REDIRECT_URIS"
+        );
+    }
+}

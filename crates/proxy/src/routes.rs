@@ -1,0 +1,445 @@
+//! The router and the handlers of docs/api.md.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use mend_model::ConnectionState;
+use mend_model::api::{
+    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, FieldsSubmission,
+    RedirectKind, RedirectRequest, RedirectUrl,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::AppState;
+use crate::error::{ApiError, AppJson};
+use crate::session::Session;
+use crate::status::status_of;
+use crate::{http, widget};
+
+/// Largest request body, in bytes.
+pub const BODY_LIMIT: usize = 16 * 1024;
+/// Longest long-poll, in seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+/// Webview languages Powens offers.
+pub const LANGS: [&str; 7] = ["en", "fr", "de", "nl", "pt", "it", "es"];
+/// Lifetime of a demo session (sandbox mode).
+pub const DEMO_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The whole router: API, health, widget files, and the sandbox in sandbox mode.
+pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
+    let mut api = Router::new()
+        .route("/api/v1/connections/{id}", get(get_connection))
+        .route("/api/v1/connections/{id}/fields", post(submit_fields))
+        .route("/api/v1/connections/{id}/resume", post(resume))
+        .route("/api/v1/connections/{id}/sync", post(sync))
+        .route(
+            "/api/v1/connections/{id}/reconnect-url",
+            post(reconnect_url),
+        )
+        .route("/api/v1/connections/{id}/webauth-url", post(webauth_url))
+        .route("/api/v1/callback", post(callback));
+    if state.settings.sandbox.is_some() {
+        api = api
+            .route("/api/v1/demo/connections", get(demo_connections))
+            .route("/api/v1/demo/session", get(demo_session));
+    }
+    let api = api
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::limit_by_address,
+        ))
+        .layer(middleware::from_fn(http::no_store))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+
+    let mut app = Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/", get(widget::to_widget))
+        .route("/widget", get(widget::to_widget))
+        .route("/widget/", get(widget::serve))
+        .route("/widget/{*path}", get(widget::serve));
+    if let Some(sandbox) = &state.settings.sandbox {
+        app = app.nest_service("/sandbox", sandbox.router());
+    }
+    let app = app.fallback(api_not_found);
+    let app = match cors(allowed_origins) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        http::request_context,
+    ))
+    .with_state(state)
+}
+
+/// CORS for the configured origins only; no layer at all (same origin only) when none.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let values: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(values))
+            .allow_methods([Method::GET, Method::POST, Method::HEAD])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                http::X_REQUEST_ID,
+            ])
+            .expose_headers([http::X_REQUEST_ID, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// A connection id from the path; anything but a positive integer is "no such connection".
+#[derive(Debug, Clone, Copy)]
+pub struct ConnId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConnId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|&id| id > 0)
+            .map(ConnId)
+            .ok_or(ApiError::NotFound)
+    }
+}
+
+/// `Query` answering the error envelope.
+#[derive(Debug, Clone)]
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| Self(q))
+            .map_err(|e: QueryRejection| {
+                ApiError::BadRequest(format!("query rejected ({})", e.status()))
+            })
+    }
+}
+
+/// `?wait=N&since=S`.
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    /// Seconds to wait for a change (≤ 30; more is capped).
+    pub wait: Option<u64>,
+    /// The state the caller knows (`ok` for `null`).
+    pub since: Option<String>,
+}
+
+async fn get_connection(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+    AppQuery(q): AppQuery<WaitQuery>,
+) -> Result<Json<ConnectionStatus>, ApiError> {
+    session.check(id)?;
+    if let Some(since) = &q.since
+        && (since.is_empty() || since.len() > 64)
+    {
+        return Err(ApiError::BadRequest("bad `since`".into()));
+    }
+    match q.wait.filter(|&w| w > 0) {
+        None => {
+            let conn = st.powens.connection(session.user, id).await?;
+            Ok(Json(status_of(&conn, st.settings.agent_status)))
+        }
+        Some(w) => {
+            let wait = Duration::from_secs(w.min(MAX_WAIT_SECS));
+            let status = st
+                .watchers
+                .wait(
+                    session.user,
+                    id,
+                    q.since.as_deref(),
+                    wait,
+                    st.shutdown.clone(),
+                )
+                .await?;
+            Ok(Json(status))
+        }
+    }
+}
+
+async fn submit_fields(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+    AppJson(body): AppJson<FieldsSubmission>,
+) -> Result<Json<ConnectionStatus>, ApiError> {
+    session.check(id)?;
+    // The fields are those of the connection now, not what the widget saw.
+    let conn = st.powens.connection(session.user, id).await?;
+    let credentials = matches!(
+        conn.effective_state(),
+        Some(ConnectionState::Wrongpass | ConnectionState::PasswordExpired)
+    );
+    if credentials && !st.settings.agent_status {
+        return Err(ApiError::AgentStatusRequired);
+    }
+    let fields = conn.fields.clone().unwrap_or_default();
+    if fields.is_empty() {
+        return Err(ApiError::Conflict("the connection asks for no fields now"));
+    }
+    crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
+    tracing::info!(
+        connection = id,
+        fields = body.values.len(),
+        "submitting field values"
+    );
+    match st
+        .powens
+        .submit_fields(session.user, id, &body.values)
+        .await
+    {
+        Ok(conn) => Ok(Json(status_of(&conn, st.settings.agent_status))),
+        Err(e)
+            if e.powens_code()
+                .is_some_and(|c| c.eq_ignore_ascii_case("wrongpass")) =>
+        {
+            Err(ApiError::CredentialsRejected)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn resume(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+) -> Result<Json<ConnectionStatus>, ApiError> {
+    session.check(id)?;
+    let conn = st.powens.connection(session.user, id).await?;
+    if conn.effective_state() != Some(&ConnectionState::Decoupled) {
+        return Err(ApiError::Conflict("not waiting for a decoupled approval"));
+    }
+    let conn = st.powens.resume(session.user, id).await?;
+    Ok(Json(status_of(&conn, st.settings.agent_status)))
+}
+
+async fn sync(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+) -> Result<Json<ConnectionStatus>, ApiError> {
+    session.check(id)?;
+    let conn = st.powens.sync(session.user, id).await?;
+    Ok(Json(status_of(&conn, st.settings.agent_status)))
+}
+
+/// Checks the redirect URI and language of a redirect request.
+fn redirect_target(st: &AppState, req: &RedirectRequest) -> Result<String, ApiError> {
+    if !st.settings.redirect_uris.contains(&req.redirect_uri) {
+        return Err(ApiError::RedirectNotAllowed);
+    }
+    let lang = req.lang.as_deref().unwrap_or("en");
+    if !LANGS.contains(&lang) {
+        return Err(ApiError::BadRequest("unsupported `lang`".into()));
+    }
+    Ok(lang.to_owned())
+}
+
+async fn reconnect_url(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+    AppJson(body): AppJson<RedirectRequest>,
+) -> Result<Json<RedirectUrl>, ApiError> {
+    session.check(id)?;
+    let lang = redirect_target(&st, &body)?;
+    // Ownership first: no code is minted for a connection that is not the user's.
+    st.powens.connection(session.user, id).await?;
+    let code = st.powens.single_access_code(session.user).await?;
+    let state = st.states.issue(session.user, id, RedirectKind::Reconnect);
+    let base = format!("{}/{lang}/reconnect", st.settings.webview_url);
+    let mut url =
+        url::Url::parse(&base).map_err(|_| ApiError::Internal("bad webview URL".into()))?;
+    url.query_pairs_mut()
+        .append_pair("domain", &st.settings.domain)
+        .append_pair("client_id", st.powens.client_id())
+        .append_pair("code", &code.code)
+        .append_pair("connection_id", &id.to_string())
+        .append_pair("redirect_uri", &body.redirect_uri)
+        .append_pair("state", &state);
+    tracing::info!(connection = id, "reconnect URL issued");
+    Ok(Json(RedirectUrl {
+        kind: RedirectKind::Reconnect,
+        url: url.into(),
+    }))
+}
+
+async fn webauth_url(
+    State(st): State<AppState>,
+    session: Session,
+    ConnId(id): ConnId,
+    AppJson(body): AppJson<RedirectRequest>,
+) -> Result<Json<RedirectUrl>, ApiError> {
+    session.check(id)?;
+    redirect_target(&st, &body)?;
+    let conn = st.powens.connection(session.user, id).await?;
+    if conn.effective_state().is_none() {
+        return Err(ApiError::Conflict("the connection is fine"));
+    }
+    let state = st.states.issue(session.user, id, RedirectKind::Webauth);
+    let answer = st
+        .powens
+        .webauth_url(session.user, id, &body.redirect_uri, &state)
+        .await?;
+    let ok = url::Url::parse(&answer.url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
+    if !ok {
+        return Err(
+            crate::upstream::UpstreamError::Malformed("webauth URL is not http(s)".into()).into(),
+        );
+    }
+    tracing::info!(connection = id, "webauth URL issued");
+    Ok(Json(RedirectUrl {
+        kind: RedirectKind::Webauth,
+        url: answer.url,
+    }))
+}
+
+/// An error code from a redirect, kept only if it looks like one.
+fn sanitize_error_code(e: &str) -> String {
+    if !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        e.to_owned()
+    } else {
+        "server_error".to_owned()
+    }
+}
+
+async fn callback(
+    State(st): State<AppState>,
+    session: Session,
+    AppJson(body): AppJson<CallbackRequest>,
+) -> Result<Json<CallbackResult>, ApiError> {
+    let state = body
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(ApiError::InvalidState("missing"))?;
+    let claims = st.states.redeem(state, session.user).map_err(|e| {
+        tracing::warn!(reason = %e, "callback state refused");
+        ApiError::InvalidState("refused")
+    })?;
+    if !session.may_touch(claims.connection) {
+        return Err(ApiError::InvalidState("connection outside the session"));
+    }
+    let returned = body
+        .id_connection
+        .as_deref()
+        .or(body.connection_id.as_deref())
+        .filter(|s| !s.is_empty());
+    if let Some(returned) = returned
+        && returned.trim().parse::<i64>().ok() != Some(claims.connection)
+    {
+        return Err(ApiError::InvalidState("connection mismatch"));
+    }
+    let error = body
+        .error
+        .as_deref()
+        .filter(|e| !e.is_empty())
+        .map(sanitize_error_code);
+    let outcome = match error.as_deref() {
+        None => CallbackOutcome::Completed,
+        Some("access_denied") => CallbackOutcome::Cancelled,
+        Some(_) => CallbackOutcome::Failed,
+    };
+    let conn = st
+        .powens
+        .connection(session.user, claims.connection)
+        .await?;
+    tracing::info!(
+        connection = claims.connection,
+        ?outcome,
+        "redirect came back"
+    );
+    Ok(Json(CallbackResult {
+        connection_id: claims.connection,
+        kind: claims.kind,
+        outcome,
+        error,
+        status: status_of(&conn, st.settings.agent_status),
+    }))
+}
+
+async fn demo_connections(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let sandbox = st.settings.sandbox.as_ref().ok_or(ApiError::NotFound)?;
+    Ok(Json(sandbox.demo_connections()).into_response())
+}
+
+/// `?connection=ID`.
+#[derive(Debug, Deserialize)]
+pub struct DemoSessionQuery {
+    /// Limit the session to this connection.
+    pub connection: Option<i64>,
+}
+
+async fn demo_session(
+    State(st): State<AppState>,
+    AppQuery(q): AppQuery<DemoSessionQuery>,
+) -> Result<Response, ApiError> {
+    if st.settings.sandbox.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let token = st.sessions.mint(
+        mend_sandbox::DEMO_USER_ID,
+        q.connection.map(|c| vec![c]),
+        DEMO_SESSION_TTL,
+    );
+    Ok(Json(serde_json::json!({ "session": token })).into_response())
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    if st.powens.ping().await {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        ApiError::Upstream(crate::upstream::UpstreamError::Unreachable(
+            "readiness probe".into(),
+        ))
+        .into_response()
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,154 @@
+//! Watching a connection (`GET …?wait=N&since=S`): one shared poller per connection.
+//!
+//! However many widgets wait on a connection, one task asks Powens about it, at most
+//! once per poll interval, and broadcasts the latest status through a
+//! `tokio::sync::watch` channel. The poller exists only while someone waits: it stops
+//! as soon as the last receiver is gone (checked under the registry lock, so a new
+//! waiter either finds the running poller or starts a fresh one, never a dying one).
+
+use mend_model::ConnectionState;
+use mend_model::api::ConnectionStatus;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::status::status_of;
+use crate::upstream::PowensClient;
+
+/// The latest poll result of a connection.
+pub type Snapshot = Option<Result<ConnectionStatus, ApiError>>;
+
+type Key = (i64, i64);
+
+/// The registry of running pollers.
+#[derive(Debug, Clone)]
+pub struct Watchers {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pollers: Mutex<HashMap<Key, watch::Sender<Snapshot>>>,
+    powens: PowensClient,
+    interval: Duration,
+    agent_status: bool,
+    metrics: Metrics,
+}
+
+/// Decrements the waiter gauge when a long-poll ends, however it ends.
+struct WaiterGuard(Metrics);
+
+impl Drop for WaiterGuard {
+    fn drop(&mut self) {
+        self.0.waiters(-1);
+    }
+}
+
+impl Watchers {
+    /// A registry polling through `powens` every `interval`.
+    pub fn new(
+        powens: PowensClient,
+        interval: Duration,
+        agent_status: bool,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pollers: Mutex::new(HashMap::new()),
+                powens,
+                interval,
+                agent_status,
+                metrics,
+            }),
+        }
+    }
+
+    fn subscribe(&self, user: i64, id: i64) -> watch::Receiver<Snapshot> {
+        let mut pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = pollers.get(&(user, id)) {
+            return tx.subscribe();
+        }
+        let (tx, rx) = watch::channel(None);
+        pollers.insert((user, id), tx.clone());
+        let this = self.clone();
+        tokio::spawn(async move { this.poll(user, id, tx).await });
+        rx
+    }
+
+    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>) {
+        let inner = &self.inner;
+        inner.metrics.pollers(1);
+        tracing::debug!(user, connection = id, "poller started");
+        loop {
+            let started = Instant::now();
+            let result = inner
+                .powens
+                .connection(user, id)
+                .await
+                .map(|c| status_of(&c, inner.agent_status))
+                .map_err(ApiError::from);
+            tx.send_replace(Some(result));
+            tokio::time::sleep_until((started + inner.interval).into()).await;
+            let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+            if tx.receiver_count() == 0 {
+                pollers.remove(&(user, id));
+                break;
+            }
+        }
+        inner.metrics.pollers(-1);
+        tracing::debug!(user, connection = id, "poller stopped: nobody waits");
+    }
+
+    /// Waits up to `wait` for the connection's state to differ from `since` (the
+    /// `data-state` vocabulary: `ok` for `null`), then answers the latest status.
+    /// `shutdown` ends the wait early (graceful shutdown).
+    pub async fn wait(
+        &self,
+        user: i64,
+        id: i64,
+        since: Option<&str>,
+        wait: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<ConnectionStatus, ApiError> {
+        let metrics = self.inner.metrics.clone();
+        metrics.waiters(1);
+        let _guard = WaiterGuard(metrics);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut rx = self.subscribe(user, id);
+        let mut since = since.map(str::to_owned);
+        let mut stopping = *shutdown.borrow();
+        loop {
+            let latest = rx.borrow_and_update().clone();
+            if let Some(latest) = latest {
+                let status = latest?;
+                let now = ConnectionState::data_state(status.state.as_ref()).to_owned();
+                match &since {
+                    Some(s) if *s != now => return Ok(status),
+                    Some(_) => {}
+                    // No `since`: wait for a change from the first state seen.
+                    None => since = Some(now),
+                }
+                if stopping || tokio::time::Instant::now() >= deadline {
+                    return Ok(status);
+                }
+            }
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        // The poller never drops its sender while a receiver lives;
+                        // should it die anyway, resubscribe (starts a fresh one).
+                        rx = self.subscribe(user, id);
+                    }
+                }
+                // Past the deadline with nothing polled yet (Powens slower than the
+                // wait): the loop keeps waiting for the first answer, which the
+                // upstream timeout bounds.
+                () = tokio::time::sleep_until(deadline), if tokio::time::Instant::now() < deadline => {}
+                _ = shutdown.changed(), if !stopping => stopping = true,
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The widget's files at `/widget/`, from `MEND_WIDGET_DIR` (tower-http `ServeDir`).
+//!
+//! - MIME types from the extension (`.wasm` → `application/wasm`).
+//! - `Cache-Control: public, max-age=31536000, immutable` for names carrying a
+//!   content hash (Trunk's `name-<16 hex>.js`, `name-<16 hex>_bg.wasm`), `no-cache`
+//!   for the rest (`index.html`, `mend.js`: revalidated every time).
+//! - A strict Content Security Policy on HTML pages.
+//! - CORS headers come from the router's CORS layer (a module script and its wasm
+//!   loaded from another origin need them).
+//! - A missing folder is not fatal: 404 with a hint on how to build the widget.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use std::path::PathBuf;
+use tower::ServiceExt as _;
+use tower_http::services::ServeDir;
+
+use crate::AppState;
+
+/// The Content Security Policy of the widget's HTML pages.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// The widget folder and its file server.
+#[derive(Debug, Clone)]
+pub struct WidgetFiles {
+    dir: PathBuf,
+    serve: ServeDir,
+}
+
+impl WidgetFiles {
+    /// Files from `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        let serve = ServeDir::new(&dir).append_index_html_on_directories(true);
+        Self { dir, serve }
+    }
+}
+
+/// `/` and `/widget` → `/widget/`.
+pub async fn to_widget() -> Redirect {
+    Redirect::temporary("/widget/")
+}
+
+/// `GET /widget/{*path}`.
+pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
+    let files = &state.widget;
+    if !files.dir.is_dir() {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            "The widget is not built: MEND_WIDGET_DIR has no files. Build it with `trunk build --release` \
+             (or `cargo xtask setup`), or point MEND_WIDGET_DIR at the folder holding mend.js.\n",
+        )
+            .into_response();
+    }
+    let (mut parts, body) = req.into_parts();
+    let rest = parts.uri.path().strip_prefix("/widget").unwrap_or("/");
+    let rest = if rest.is_empty() { "/" } else { rest };
+    let name = rest.rsplit('/').next().unwrap_or("").to_owned();
+    parts.uri = match Uri::builder().path_and_query(rest).build() {
+        Ok(u) => u,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let res = match files
+        .serve
+        .clone()
+        .oneshot(Request::from_parts(parts, body))
+        .await
+    {
+        Ok(res) => res.map(Body::new),
+        Err(never) => match never {},
+    };
+    let mut res = res.into_response();
+    let status = res.status();
+    if status == StatusCode::NOT_FOUND {
+        return (StatusCode::NOT_FOUND, "No such widget file.\n").into_response();
+    }
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let headers = res.headers_mut();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        let cache = if is_hashed(&name) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    if is_html {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    res
+}
+
+/// Whether a file name carries a content hash: `-` then 16 hex digits, then `.` or `_`.
+pub fn is_hashed(name: &str) -> bool {
+    let b = name.as_bytes();
+    (0..b.len()).any(|i| {
+        b[i] == b'-'
+            && b.len() > i + 17
+            && b[i + 1..i + 17].iter().all(u8::is_ascii_hexdigit)
+            && matches!(b[i + 17], b'.' | b'_')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("mend-1a2b3c4d5e6f7a8b.js"));
+        assert!(is_hashed("mend-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(!is_hashed("mend.js"));
+        assert!(!is_hashed("index.html"));
+        assert!(!is_hashed("mend-1a2b.js"));
+        assert!(!is_hashed("mend-1a2b3c4d5e6f7a8bz.js"));
+    }
+}
