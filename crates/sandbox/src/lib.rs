@@ -1,1 +1,349 @@
-//! mend-sandbox (being built)
+//! # mend-sandbox
+//!
+//! A faithful, offline simulator of the Powens endpoints Mend uses (facts in
+//! `shared/powens-api.md`): the `/2.0` API, the Reconnect webview, the bank's
+//! webauth page and a "bank app" where decoupled approvals are given. The proxy
+//! runs it in-process (nested at `/sandbox`) when no Powens domain is configured;
+//! tests [`spawn`] it on a free port; integrators run the `mend-sandbox` binary.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sb = mend_sandbox::spawn(|cfg| cfg.decoupled_delay = std::time::Duration::from_millis(200)).await?;
+//! println!("Powens API root: {}/2.0", sb.url);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Routes
+//!
+//! Paths are relative to [`SandboxConfig::public_base`].
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /2.0/auth/init` | new user; permanent token with the client credentials, else temporary (30 min) |
+//! | `POST /2.0/auth/renew` | `{grant_type:"client_credentials", client_id, client_secret, id_user, revoke_previous}` → `{access_token, token_type:"Bearer"}` |
+//! | `GET /2.0/auth/token/code?type=singleAccess\|requestAccess` | temporary code (bearer); `POST` (legacy) too |
+//! | `POST /2.0/auth/token/access` | exchange a temporary code for a permanent token |
+//! | `DELETE /2.0/auth/token` | revoke the bearer token → 204 |
+//! | `GET /2.0/connectors` | the demo connectors (no auth) |
+//! | `GET /2.0/users/{me\|id}/connections[?expand=connector,sources]` | `{connections:[…]}` |
+//! | `GET\|POST\|PUT\|DELETE /2.0/users/{me\|id}/connections/{id}` | read / update-resume-submit / sync / delete |
+//! | `GET /2.0/users/{me\|id}/connections/{id}/sources` | `{sources:[…]}` |
+//! | `GET /2.0/webauth-url?client_id&id_connection&redirect_uri&state&source` | `{url}` of the bank page; 409 `invalidValue` when fine |
+//! | `GET /2.0/webauth?…&token=CODE` | browser entry: 302 to the bank page |
+//! | `GET /webview/{lang}/reconnect?domain&client_id&code&connection_id&redirect_uri&state` | Reconnect webview (also `/webview/reconnect`, and the legacy `/2.0/auth/webview/{lang}/reconnect`, `/2.0/auth/webview/reconnect` without `domain`) |
+//! | `GET,POST /webview/session/{id}` | the webview's page and its form |
+//! | `GET,POST /bank/authorize?ticket=…` | the bank's webauth page: Authorize / Deny |
+//! | `GET,POST /bank/app` | the bank app: Approve / Refuse decoupled requests, accept new terms |
+//! | `GET /` | an index page linking the above; `GET /sandbox.css` their style sheet |
+//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections` | control routes (not logged, never faulted) |
+//!
+//! Every `/2.0` request is recorded ([`Sandbox::requests`]); [`Faults`] apply to the
+//! JSON API under `/2.0` only, never to HTML pages or control routes. Bodies may be
+//! JSON or `application/x-www-form-urlencoded`.
+//!
+//! ## Scenarios (the demo data set, user [`DEMO_USER_ID`])
+//!
+//! | id | state | repaired by | wrong answer |
+//! |---|---|---|---|
+//! | 101 | `null` | — (sync keeps it fine; webauth-url → 409) | |
+//! | 102 | `SCARequired` | webview Confirm; or sync (`PUT`, `psu_requested` default true) → `decoupled`, auto-approved after `decoupled_delay`, then resume | `psu_requested=false`: stays |
+//! | 103 | `webauthRequired` | webauth-url → bank page Authorize; or webview | Deny → `error=access_denied` |
+//! | 104 | `additionalInformationNeeded` (`otp`, `^[0-9]{6}$`) | `otp=123456` | other 6 digits: stays, `error_message` "Incorrect code, 2 tries left" (then 1, then a new code is "sent"); not 6 digits: 400 `invalidValue` |
+//! | 105 | `decoupled` | resume, then Approve in the bank app | Refuse → `decoupled`, "Access refused in the bank app" |
+//! | 106 | `validating` | itself, after `validating_delay` | |
+//! | 107 | `actionNeeded` | accept the terms in the bank app, then sync | sync before: stays |
+//! | 108 | `passwordExpired` (`login`, `password`) | `login=demo`, any new password but `1234` | `1234`: stays ("must be different"); other login: 400 `wrongpass` |
+//! | 109 | `wrongpass` (`login`, `password`) | `login=demo`, `password=1234` | 400 `wrongpass`, state kept |
+//! | 110 / 111 / 112 | `rateLimiting` / `websiteUnavailable` / `bug` | itself at `next_try` (+10 / +30 / +60 min) | |
+//! | 113 / 114 | `notSupported` / `someFutureState` | nothing | |
+//! | 115 | `SCARequired`, sources `openapi`=`SCARequired`, `directaccess`=`null` | webauth-url or webview; a sync → `webauthRequired` | |
+//! | 116 | `additionalInformationNeeded`, one field per type | valid values (8 digits, 4 digits, date, `par`/`pro`, optional number, optional `hidden`) | 400 `invalidValue` / `missingParameter` |
+//! | 201 | `null`, user 2 | — | user 1 gets 404 |
+//!
+//! A repaired connection is `null` with `last_update` = now. `expire` is now +
+//! `approval_expiry` (2 h) while an SCA / approval is pending; transient states carry `next_try`.
+//!
+//! Timings (all in [`SandboxConfig`]): `decoupled_delay` (3 s) auto-approval;
+//! `validating_delay` (3 s) for 106 and background submissions; `blocking_limit`
+//! (20 s) for a blocking resume; `approval_expiry` (2 h) after which a resumed,
+//! unapproved connection falls back to `decoupled`; codes live 10 min (single) /
+//! 30 min (request); `fault_hang` (60 s) for the timeout fault.
+//!
+//! ## Where Powens' documentation is ambiguous, and what the sandbox does
+//!
+//! - **Update status**: `POST`/`PUT` on a connection answer `200` with the connection
+//!   (creation is not simulated). Submissions that Powens accepts answer `200` even
+//!   when the connection stays in an error state ("resumed or set to another error state").
+//! - **`resume`**: `true`, `"true"` (JSON or form) all count; `resume` on a connection
+//!   that is not `decoupled`/`validating` behaves as a sync with the user present.
+//! - **Empty body** `POST`: a sync (as `PUT` with the user present).
+//! - **Unknown body keys** (not a field, not `resume`/`active`/`expire`/`source`/`refresh_auth`):
+//!   400 `invalidValue` (undocumented; strict so integrator bugs show). A missing required
+//!   field: 400 `missingParameter`.
+//! - **Wrong OTP**: not a 400 — the connection stays `additionalInformationNeeded` with
+//!   `error_message` "Incorrect code, N tries left" (only `wrongpass` is documented as a 400).
+//! - **Decoupled timeout**: a blocking resume waits `blocking_limit`, then answers the
+//!   connection back in `decoupled` ("Still waiting for your approval…") with the approval
+//!   still pending; a background resume stays `validating` until approved, refused
+//!   (→ `decoupled`, "Access refused in the bank app") or `expire` passes (→ `decoupled`,
+//!   "The approval request expired…", new `expire`).
+//! - **Rate limit** (fault): `429` with `Retry-After: N` and `{code:"tooManyRequests"}`
+//!   — Powens documents no over-limit answer; 429 + Retry-After is what clients assume.
+//! - **`request_id`**: a string (`"sbx-00000042"`, the spec's type; the docs say integer).
+//! - **401 codes**: `unauthorized` (missing, unknown, revoked or expired bearer token) and
+//!   `invalidClient` (wrong client credentials); undocumented names. Another user's id in
+//!   the path, or another user's connection: 404 `notFound`.
+//! - **Webview errors**: cancel → `error=access_denied`; a bad, used or expired code, or a
+//!   connection not the code's user's → `error=server_error` (the SDK's `session_expired`
+//!   is undocumented). A wrong `client_id`, `domain` or `redirect_uri` → an HTML error page,
+//!   never a redirect. Success → `redirect_uri?state=…` only (nothing if no state).
+//! - **`domain`** is accepted as `mend-sandbox.biapi.pro` or `mend-sandbox`; `{lang}` is optional.
+//! - **`redirect_uri`** must be absolute http(s), without query or fragment, and in
+//!   `redirect_uris` when set.
+//! - **Webauth return**: `?id_connection=ID&state=S` on success; `?error=access_denied&error_description=…&state=S`
+//!   on deny. `state` is omitted when none was given.
+//! - **`wrongpass` spelling**: `wrongpass`.
+
+mod api;
+mod demo;
+mod error;
+mod faults;
+mod html;
+mod pages;
+mod world;
+
+pub use demo::DemoConnection;
+pub use faults::{FaultKind, Faults, RecordedRequest};
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The demo client id (Powens client ids are digit strings).
+pub const DEMO_CLIENT_ID: &str = "10000001";
+/// The demo client secret.
+pub const DEMO_CLIENT_SECRET: &str = "mend-sandbox-client-secret";
+/// The demo user, owner of connections 101–116.
+pub const DEMO_USER_ID: i64 = 1;
+/// The demo domain (the webview's `domain` parameter).
+pub const DEMO_DOMAIN: &str = "mend-sandbox.biapi.pro";
+
+/// How a [`Sandbox`] behaves. Build it with [`SandboxConfig::demo`] and adjust fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxConfig {
+    /// Absolute URL where [`Sandbox::router`] is reachable, without trailing slash,
+    /// e.g. `http://127.0.0.1:8787/sandbox`. Used in the URLs the sandbox hands out.
+    pub public_base: String,
+    /// Accepted client id. Default [`DEMO_CLIENT_ID`].
+    pub client_id: String,
+    /// Accepted client secret. Default [`DEMO_CLIENT_SECRET`].
+    pub client_secret: String,
+    /// Accepted webview `domain`. Default [`DEMO_DOMAIN`].
+    pub domain: String,
+    /// The "console whitelist" of redirect URIs; `None` (default) = any absolute http(s) URI.
+    pub redirect_uris: Option<Vec<String>>,
+    /// Delay before the user approves by themselves, in scenarios that auto-approve
+    /// (102 after a sync). Default 3 s.
+    pub decoupled_delay: Duration,
+    /// How long a `validating` lasts before turning fine (106, background
+    /// submissions). Default 3 s.
+    pub validating_delay: Duration,
+    /// How long a blocking (`background` unset) resume waits for the approval. Default 20 s.
+    pub blocking_limit: Duration,
+    /// `expire` of a pending SCA / approval; a resumed connection still unapproved then
+    /// falls back to `decoupled`. Default 2 h.
+    pub approval_expiry: Duration,
+    /// Lifetime of `singleAccess` codes. Default 10 min.
+    pub single_access_ttl: Duration,
+    /// Lifetime of `requestAccess` codes and temporary tokens. Default 30 min.
+    pub request_access_ttl: Duration,
+    /// How long the `Timeout` fault hangs before answering 504. Default 60 s.
+    pub fault_hang: Duration,
+}
+
+impl SandboxConfig {
+    /// The demo configuration: demo client, any redirect URI, default timings.
+    pub fn demo(public_base: impl Into<String>) -> Self {
+        Self {
+            public_base: public_base.into().trim_end_matches('/').to_owned(),
+            client_id: DEMO_CLIENT_ID.to_owned(),
+            client_secret: DEMO_CLIENT_SECRET.to_owned(),
+            domain: DEMO_DOMAIN.to_owned(),
+            redirect_uris: None,
+            decoupled_delay: Duration::from_secs(3),
+            validating_delay: Duration::from_secs(3),
+            blocking_limit: Duration::from_secs(20),
+            approval_expiry: Duration::from_secs(2 * 3600),
+            single_access_ttl: Duration::from_secs(600),
+            request_access_ttl: Duration::from_secs(1800),
+            fault_hang: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A simulated Powens. Cheap to clone (shared state).
+#[derive(Clone, Debug)]
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    cfg: SandboxConfig,
+    world: Mutex<world::World>,
+    log: Mutex<faults::Log>,
+    faults: Mutex<Faults>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind: keep serving.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Sandbox {
+    /// A sandbox loaded with the demo data set.
+    pub fn new(cfg: SandboxConfig) -> Self {
+        let world = demo::world(world::now_ms(), &cfg);
+        Self {
+            inner: Arc::new(Inner {
+                cfg,
+                world: Mutex::new(world),
+                log: Mutex::new(faults::Log::default()),
+                faults: Mutex::new(Faults::default()),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.inner.cfg
+    }
+
+    /// All routes, with relative paths (nest it anywhere; set `public_base` to match).
+    pub fn router(&self) -> axum::Router {
+        let api = api::routes().route_layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            faults::fault_layer,
+        ));
+        let logged =
+            api.merge(pages::legacy_routes())
+                .route_layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    faults::log_layer,
+                ));
+        logged
+            .merge(pages::routes())
+            .merge(faults::control_routes())
+            .fallback(pages::fallback)
+            .with_state(self.clone())
+    }
+
+    /// The request log: every `/2.0` request since the last clear, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.log).entries()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.inner.log).clear();
+    }
+
+    /// Switches faults (replaces the previous ones; `Faults::default()` = off).
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.inner.faults) = faults;
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        lock(&self.inner.faults).clone()
+    }
+
+    /// Back to the demo data set; log cleared, faults off, codes and pending webview or
+    /// webauth sessions forgotten. Users and tokens are kept.
+    pub fn reset(&self) {
+        let fresh = demo::world(world::now_ms(), &self.inner.cfg);
+        let mut w = lock(&self.inner.world);
+        // Tokens survive a reset: a proxy keeps its Powens token for its lifetime.
+        let tokens = std::mem::take(&mut w.tokens);
+        let users = std::mem::take(&mut w.users);
+        let next_user = w.next_user;
+        *w = fresh;
+        w.tokens = tokens;
+        w.users = users;
+        w.next_user = next_user;
+        drop(w);
+        self.clear_requests();
+        self.set_faults(Faults::default());
+    }
+
+    /// A connection as Powens would answer it (with `connector` and `sources` expanded).
+    pub fn connection(&self, id: i64) -> Option<mend_model::Connection> {
+        let w = self.world();
+        w.conns.get(&id).map(|c| c.to_model(true, true))
+    }
+
+    /// The demo user's connections, for a demo page.
+    pub fn demo_connections(&self) -> Vec<DemoConnection> {
+        let w = self.world();
+        w.conns
+            .values()
+            .filter(|c| c.user == DEMO_USER_ID)
+            .map(DemoConnection::of)
+            .collect()
+    }
+
+    /// The world, advanced to now.
+    pub(crate) fn world(&self) -> MutexGuard<'_, world::World> {
+        let mut w = lock(&self.inner.world);
+        w.advance(world::now_ms(), &self.inner.cfg);
+        w
+    }
+
+    pub(crate) fn cfg(&self) -> &SandboxConfig {
+        &self.inner.cfg
+    }
+}
+
+/// A sandbox served on `127.0.0.1` by [`spawn`]. Dropping it stops the server.
+#[derive(Debug)]
+pub struct SpawnedSandbox {
+    /// `http://127.0.0.1:PORT`, also its `public_base`.
+    pub url: String,
+    /// The sandbox, to inspect or drive it.
+    pub sandbox: Sandbox,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SpawnedSandbox {
+    /// The Powens API root, `{url}/2.0`.
+    pub fn api_url(&self) -> String {
+        format!("{}/2.0", self.url)
+    }
+
+    /// Stops the server.
+    pub fn shutdown(self) {
+        // Drop aborts the task.
+    }
+}
+
+impl Drop for SpawnedSandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves a demo sandbox on `127.0.0.1:0` in a tokio task. `configure` may adjust the
+/// configuration (its `public_base` is preset to the bound URL).
+pub async fn spawn(configure: impl FnOnce(&mut SandboxConfig)) -> std::io::Result<SpawnedSandbox> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let mut cfg = SandboxConfig::demo(url.clone());
+    configure(&mut cfg);
+    let sandbox = Sandbox::new(cfg);
+    let app = sandbox.router();
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "sandbox server stopped");
+        }
+    });
+    Ok(SpawnedSandbox { url, sandbox, task })
+}

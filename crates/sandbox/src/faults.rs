@@ -1,0 +1,264 @@
+//! The request log, run-time faults, and the `/_sandbox` control routes.
+
+use crate::Sandbox;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::{Deserialize, Serialize};
+
+/// One recorded `/2.0` request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// Path as routed by the sandbox, e.g. `/2.0/users/me/connections/104`.
+    pub path: String,
+    /// Raw query string, without `?` (empty when none).
+    pub query: String,
+    /// Raw body as received (lossy UTF-8).
+    pub body: String,
+    /// The user of the bearer token, when it is valid.
+    pub user: Option<i64>,
+    /// Status answered; `0` when nothing was answered (timeout or dropped fault, or
+    /// the client went away first).
+    pub status: u16,
+}
+
+/// Faults injected into the `/2.0` JSON API (never into HTML pages or control routes).
+///
+/// A request is faulted with probability `fraction`; a faulted request waits
+/// `latency_ms`, then suffers `kind` (if any). `Faults::default()` is "off".
+/// JSON: `{"fraction": 1.0, "latency_ms": 0, "kind": "ServerError"}`, or
+/// `"kind": {"RateLimited": {"retry_after_secs": 5}}`; every key may be omitted
+/// (`fraction` defaults to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Share of `/2.0` requests affected, 0.0–1.0. Default 1.0.
+    pub fraction: f64,
+    /// Added delay of an affected request, in milliseconds. Default 0.
+    pub latency_ms: u64,
+    /// What happens to an affected request. Default none.
+    pub kind: Option<FaultKind>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            fraction: 1.0,
+            latency_ms: 0,
+            kind: None,
+        }
+    }
+}
+
+/// A kind of fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultKind {
+    /// `500 {"code":"bug"}`.
+    ServerError,
+    /// `429` with `Retry-After: retry_after_secs` and `{"code":"tooManyRequests"}`.
+    RateLimited {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
+    /// Hangs for `SandboxConfig::fault_hang` (60 s), then `504 {"code":"timeout"}`.
+    Timeout,
+    /// `200`, `content-type: application/json`, and a truncated JSON body.
+    MalformedJson,
+    /// The connection is closed without a complete answer.
+    Drop,
+}
+
+/// The request log.
+#[derive(Debug, Default)]
+pub(crate) struct Log {
+    next: u64,
+    entries: Vec<(u64, RecordedRequest)>,
+}
+
+impl Log {
+    fn push(&mut self, r: RecordedRequest) -> u64 {
+        self.next += 1;
+        self.entries.push((self.next, r));
+        self.next
+    }
+
+    fn set_status(&mut self, id: u64, status: u16) {
+        if let Some((_, r)) = self.entries.iter_mut().rev().find(|(i, _)| *i == id) {
+            r.status = status;
+        }
+    }
+
+    pub fn entries(&self) -> Vec<RecordedRequest> {
+        self.entries.iter().map(|(_, r)| r.clone()).collect()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+/// Marks a response that must count as "not answered" in the log.
+#[derive(Debug, Clone, Copy)]
+struct Unanswered;
+
+/// The largest body the sandbox reads.
+const BODY_LIMIT: usize = 1 << 20;
+
+impl Sandbox {
+    /// Records a request (status 0 until answered); returns its log id.
+    pub(crate) fn record(&self, req: RecordedRequest) -> u64 {
+        crate::lock(&self.inner.log).push(req)
+    }
+
+    pub(crate) fn record_status(&self, id: u64, status: u16) {
+        crate::lock(&self.inner.log).set_status(id, status);
+    }
+}
+
+/// The bearer token of a request, if any.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Records every request it wraps, with its raw body and its answer's status.
+pub(crate) async fn log_layer(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalidValue",
+                "Request body too large",
+            )
+            .into_response();
+        }
+    };
+    let user = bearer(&parts.headers).and_then(|t| {
+        let w = sb.world();
+        w.token_user(t, crate::world::now_ms())
+    });
+    let id = sb.record(RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or("").to_owned(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        user,
+        status: 0,
+    });
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = if res.extensions().get::<Unanswered>().is_some() {
+        0
+    } else {
+        res.status().as_u16()
+    };
+    sb.record_status(id, status);
+    res
+}
+
+/// Applies the faults in force.
+pub(crate) async fn fault_layer(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
+    let faults = sb.faults();
+    if faults.kind.is_none() && faults.latency_ms == 0 {
+        return next.run(req).await;
+    }
+    if faults.fraction < 1.0 && rand::random::<f64>() >= faults.fraction {
+        return next.run(req).await;
+    }
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
+    }
+    match faults.kind {
+        None => next.run(req).await,
+        Some(FaultKind::ServerError) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "bug",
+            "Simulated internal error",
+        )
+        .into_response(),
+        Some(FaultKind::RateLimited { retry_after_secs }) => {
+            let mut res = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "tooManyRequests",
+                "Fair-usage limit exceeded, retry later",
+            )
+            .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            res
+        }
+        Some(FaultKind::Timeout) => {
+            tokio::time::sleep(sb.cfg().fault_hang).await;
+            let mut res =
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "timeout", "Simulated timeout")
+                    .into_response();
+            res.extensions_mut().insert(Unanswered);
+            res
+        }
+        Some(FaultKind::MalformedJson) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"id": 101, "state": null, "error": nu"#,
+        )
+            .into_response(),
+        Some(FaultKind::Drop) => {
+            // A body that fails at once: hyper closes the connection without a
+            // complete answer.
+            let failing = futures_util::stream::iter([Err::<Bytes, std::io::Error>(
+                std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "dropped"),
+            )]);
+            let mut res = Response::new(Body::from_stream(failing));
+            res.extensions_mut().insert(Unanswered);
+            res
+        }
+    }
+}
+
+/// `/_sandbox/*`: inspect and drive the sandbox over HTTP.
+pub(crate) fn control_routes() -> axum::Router<Sandbox> {
+    axum::Router::new()
+        .route(
+            "/_sandbox/requests",
+            get(|State(sb): State<Sandbox>| async move { Json(sb.requests()) }).delete(
+                |State(sb): State<Sandbox>| async move {
+                    sb.clear_requests();
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/faults",
+            put(
+                |State(sb): State<Sandbox>, Json(f): Json<Faults>| async move {
+                    sb.set_faults(f.clone());
+                    Json(f)
+                },
+            )
+            .get(|State(sb): State<Sandbox>| async move { Json(sb.faults()) }),
+        )
+        .route(
+            "/_sandbox/reset",
+            post(|State(sb): State<Sandbox>| async move {
+                sb.reset();
+                StatusCode::NO_CONTENT
+            }),
+        )
+        .route(
+            "/_sandbox/connections",
+            get(|State(sb): State<Sandbox>| async move { Json(sb.demo_connections()) }),
+        )
+}
