@@ -442,7 +442,15 @@ async fn update(
     if wait {
         wait_for_approval(&sb, id).await;
     }
-    answer(&sb, user, id, &q)
+    let res = answer(&sb, user, id, &q);
+    if let Some(c) = sb.world().conns.get(&id) {
+        tracing::info!(
+            connection = id,
+            state = ConnectionState::data_state(c.state.as_ref()),
+            "connection updated"
+        );
+    }
+    res
 }
 
 /// A blocking resume: waits until the connection leaves `validating`, or

@@ -24,8 +24,8 @@ pub struct RecordedRequest {
     pub body: String,
     /// The user of the bearer token, when it is valid.
     pub user: Option<i64>,
-    /// Status answered; `0` when nothing was answered (timeout or dropped fault, or
-    /// the client went away first).
+    /// Status answered; `0` when nothing was answered (a dropped connection, or a
+    /// client that gave up first, e.g. during the timeout fault).
     pub status: u16,
 }
 
@@ -41,7 +41,7 @@ pub struct RecordedRequest {
 pub struct Faults {
     /// Share of `/2.0` requests affected, 0.0–1.0. Default 1.0.
     pub fraction: f64,
-    /// Added delay of an affected request, in milliseconds. Default 0.
+    /// Added delay of an affected request, in milliseconds (at most 10 minutes). Default 0.
     pub latency_ms: u64,
     /// What happens to an affected request. Default none.
     pub kind: Option<FaultKind>,
@@ -107,6 +107,9 @@ impl Log {
 /// Marks a response that must count as "not answered" in the log.
 #[derive(Debug, Clone, Copy)]
 struct Unanswered;
+
+/// The longest injected latency (10 minutes).
+const MAX_LATENCY_MS: u64 = 600_000;
 
 /// The largest body the sandbox reads.
 const BODY_LIMIT: usize = 1 << 20;
@@ -180,7 +183,9 @@ pub(crate) async fn fault_layer(State(sb): State<Sandbox>, req: Request, next: N
         return next.run(req).await;
     }
     if faults.latency_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
+        // Bounded, like every other wait of the sandbox.
+        let latency = faults.latency_ms.min(MAX_LATENCY_MS);
+        tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
     match faults.kind {
         None => next.run(req).await,

@@ -234,6 +234,7 @@ impl Sandbox {
             .merge(pages::routes())
             .merge(faults::control_routes())
             .fallback(pages::fallback)
+            .method_not_allowed_fallback(pages::method_not_allowed)
             .with_state(self.clone())
     }
 
@@ -249,6 +250,7 @@ impl Sandbox {
 
     /// Switches faults (replaces the previous ones; `Faults::default()` = off).
     pub fn set_faults(&self, faults: Faults) {
+        tracing::info!(?faults, "sandbox faults set");
         *lock(&self.inner.faults) = faults;
     }
 
@@ -271,6 +273,7 @@ impl Sandbox {
         w.users = users;
         w.next_user = next_user;
         drop(w);
+        tracing::info!("sandbox reset to the demo data set");
         self.clear_requests();
         self.set_faults(Faults::default());
     }

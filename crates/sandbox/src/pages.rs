@@ -151,7 +151,9 @@ fn reconnect_entry(
     Redirect::to(&format!("{base}/webview/session/{sid}")).into_response()
 }
 
-fn field_input(f: &ConnectorField, i: usize) -> String {
+/// One labelled control for a field. `new_password`: the password is a new one
+/// (`passwordExpired`), for the browser's password manager.
+fn field_input(f: &ConnectorField, i: usize, new_password: bool) -> String {
     let id = format!("field-{i}");
     let name = esc(&f.name);
     let mut attrs = String::new();
@@ -191,7 +193,12 @@ fn field_input(f: &ConnectorField, i: usize) -> String {
         if f.is_one_time_code() {
             attrs.push_str(" autocomplete=\"one-time-code\" inputmode=\"numeric\"");
         } else if f.kind == FieldType::Password {
-            attrs.push_str(" autocomplete=\"current-password\"");
+            let which = if new_password {
+                "new-password"
+            } else {
+                "current-password"
+            };
+            attrs.push_str(&format!(" autocomplete=\"{which}\""));
         }
         if f.kind == FieldType::Number {
             attrs.push_str(" step=\"any\"");
@@ -242,7 +249,7 @@ async fn webview_page(State(sb): State<Sandbox>, Path(sid): Path<String>) -> Res
             fields
                 .iter()
                 .enumerate()
-                .map(|(i, f)| field_input(f, i))
+                .map(|(i, f)| field_input(f, i, c.state == Some(S::PasswordExpired)))
                 .collect::<Vec<_>>()
                 .join("\n"),
         ),
@@ -302,6 +309,10 @@ async fn webview_post(
     };
     let done = |w: &mut crate::world::World| {
         w.sessions.remove(&sid);
+        tracing::info!(
+            connection = session.connection,
+            "reconnect webview completed"
+        );
         let pairs: Vec<(&str, &str)> = session
             .state
             .iter()
@@ -444,6 +455,7 @@ async fn bank_authorize_post(
     };
     match form.get("decision").map(String::as_str) {
         Some("authorize") => {
+            tracing::info!(connection = t.connection, "webauth authorized at the bank");
             if let Some(c) = w.conns.get_mut(&t.connection) {
                 c.confirm(now_ms());
             }
@@ -545,6 +557,9 @@ async fn bank_app_post(
         }
         None => false,
     };
+    if applied {
+        tracing::info!(connection = id, decision, "bank app decision");
+    }
     let done = if applied { decision } else { "none" };
     Redirect::to(&format!(
         "{}/bank/app?{}",
@@ -608,5 +623,22 @@ pub(crate) async fn fallback(
         StatusCode::NOT_FOUND,
         &sb.cfg().public_base,
         "Page not found.",
+    )
+}
+
+/// A known route with another method: Powens' `methodNotAllowed` under `/2.0`.
+pub(crate) async fn method_not_allowed(State(sb): State<Sandbox>, uri: Uri) -> Response {
+    if uri.path().starts_with("/2.0/") {
+        return ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "methodNotAllowed",
+            "Method not allowed on this route",
+        )
+        .into_response();
+    }
+    error_page(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &sb.cfg().public_base,
+        "Method not allowed.",
     )
 }
