@@ -26,7 +26,7 @@ pub(crate) fn routes() -> axum::Router<Sandbox> {
         .route("/2.0/auth/token/access", post(token_access))
         .route("/2.0/auth/token", delete(token_delete))
         .route("/2.0/connectors", get(connectors))
-        .route("/2.0/users/{user}/connections", get(list))
+        .route("/2.0/users/{user}/connections", get(list).post(create))
         .route(
             "/2.0/users/{user}/connections/{id}",
             get(get_conn)
@@ -296,8 +296,92 @@ async fn token_delete(State(sb): State<Sandbox>, headers: HeaderMap) -> Result<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn connectors() -> Json<Value> {
-    Json(json!({ "connectors": crate::demo::connectors() }))
+async fn connectors(RawQuery(q): RawQuery) -> Json<Value> {
+    let q = query_map(q.as_deref());
+    let with_fields = q
+        .get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "fields"));
+    let list: Vec<Value> = crate::demo::connectors()
+        .into_iter()
+        .map(|c| {
+            let mut v = json!(c);
+            if with_fields {
+                v["fields"] = json!(crate::demo::connector_fields());
+            }
+            v
+        })
+        .collect();
+    Json(json!({ "connectors": list }))
+}
+
+/// `POST /users/{id}/connections`: credentials are checked at once. Right ones
+/// create the connection: `201`, or `202` when the bank asks for more (the SMS code
+/// of Caisse Fictive). Wrong ones: `400 wrongpass`, and nothing is created.
+async fn create(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(path_user): Path<String>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Result<Response> {
+    use crate::world::{DEMO_LOGIN, DEMO_PASSWORD};
+    let user = authed(&sb, &headers)?;
+    check_user(&path_user, user)?;
+    let q = query_map(q.as_deref());
+    let p = parse_body(&headers, &body)?;
+    for k in p.keys() {
+        if ![
+            "id_connector",
+            "connector_uuid",
+            "source",
+            "login",
+            "password",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(ApiError::invalid_value(format!("Unknown field: {k}")));
+        }
+    }
+    let by_id = p.get("id_connector").and_then(text);
+    let by_uuid = p.get("connector_uuid").and_then(text);
+    if by_id.is_none() && by_uuid.is_none() {
+        return Err(ApiError::missing("id_connector"));
+    }
+    let connector = crate::demo::connectors()
+        .into_iter()
+        .find(|c| {
+            by_id.as_deref() == c.id.map(|i| i.to_string()).as_deref()
+                || (by_uuid.is_some() && by_uuid == c.uuid)
+        })
+        .ok_or_else(|| ApiError::invalid_value("Unknown connector"))?;
+    let source = q
+        .get("source")
+        .cloned()
+        .or_else(|| p.get("source").and_then(text));
+    if let Some(s) = source
+        && s != "openapi"
+    {
+        return Err(ApiError::invalid_value(format!("Unknown source: {s}")));
+    }
+    let login = required(&p, "login")?;
+    let password = required(&p, "password")?;
+    if login != DEMO_LOGIN || password != DEMO_PASSWORD {
+        return Err(ApiError::wrongpass("Identifiant ou mot de passe incorrect"));
+    }
+    let (connector_exp, sources_exp) = expands(&q);
+    let mut w = sb.world();
+    let id = w.next_connection;
+    w.next_connection += 1;
+    let c = crate::demo::created_connection(id, user, connector, now_ms(), sb.cfg());
+    let status = if c.state.is_some() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    let body = c.to_model(connector_exp, sources_exp);
+    w.conns.insert(id, c);
+    tracing::info!(connection = id, user, "connection created");
+    Ok((status, Json(body)).into_response())
 }
 
 async fn list(

@@ -48,6 +48,60 @@ pub(crate) fn connectors() -> Vec<Connector> {
     ]
 }
 
+/// The connector that asks for an SMS code when a connection is created (2FA).
+pub(crate) const TWO_FACTOR_CONNECTOR: i64 = 42;
+
+/// The credential fields every demo connector asks for on creation.
+pub(crate) fn connector_fields() -> Vec<ConnectorField> {
+    credential_fields("Password")
+}
+
+/// A connection created through `POST /users/{id}/connections` with the right
+/// credentials: fine, or asking for an SMS code on [`TWO_FACTOR_CONNECTOR`].
+pub(crate) fn created_connection(
+    id: i64,
+    user: i64,
+    connector: Connector,
+    now: i64,
+    cfg: &SandboxConfig,
+) -> Conn {
+    let two_factor = connector.id == Some(TWO_FACTOR_CONNECTOR);
+    let state = two_factor.then_some(S::AdditionalInformationNeeded);
+    Conn {
+        id,
+        user,
+        connector,
+        state: state.clone(),
+        error_message: two_factor.then(|| "Enter the code sent by SMS".to_owned()),
+        fields: two_factor.then(|| vec![otp_field()]),
+        created_ms: now,
+        last_update_ms: (!two_factor).then_some(now),
+        active: true,
+        expire_ms: two_factor.then(|| now + ms(cfg.approval_expiry)),
+        next_try_ms: (!two_factor).then_some(now + 24 * 3_600_000),
+        sources: vec![Source {
+            id: id * 10 + 1,
+            id_connector_source: 1,
+            name: "openapi",
+            state,
+            last_update_ms: (!two_factor).then_some(now),
+            created_ms: now,
+        }],
+        script: if two_factor {
+            Script::Otp
+        } else {
+            Script::Fine
+        },
+        title: "Created through the API",
+        explanation: "Created with POST /users/{id}/connections (login demo, password 1234); Caisse Fictive asks for the SMS code 123456.",
+        approval: None,
+        resumed: false,
+        settles_at: None,
+        otp_tries: OTP_TRIES,
+        terms_accepted: false,
+    }
+}
+
 fn field(name: &str, label: &str, kind: FieldType, required: bool) -> ConnectorField {
     ConnectorField {
         name: name.to_owned(),
@@ -328,6 +382,7 @@ pub(crate) fn world(now: i64, cfg: &SandboxConfig) -> World {
     let mut w = World {
         users: vec![crate::DEMO_USER_ID, 2],
         next_user: 3,
+        next_connection: 1001,
         ..World::default()
     };
     for s in specs() {

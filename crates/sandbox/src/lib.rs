@@ -24,8 +24,9 @@
 //! | `GET /2.0/auth/token/code?type=singleAccess\|requestAccess` | temporary code (bearer); `POST` (legacy) too |
 //! | `POST /2.0/auth/token/access` | exchange a temporary code for a permanent token |
 //! | `DELETE /2.0/auth/token` | revoke the bearer token → 204 |
-//! | `GET /2.0/connectors` | the demo connectors (no auth) |
+//! | `GET /2.0/connectors[?expand=fields]` | the demo connectors (no auth) |
 //! | `GET /2.0/users/{me\|id}/connections[?expand=connector,sources]` | `{connections:[…]}` |
+//! | `POST /2.0/users/{me\|id}/connections` | create (`id_connector` or `connector_uuid`, `login=demo`, `password=1234`) |
 //! | `GET\|POST\|PUT\|DELETE /2.0/users/{me\|id}/connections/{id}` | read / update-resume-submit / sync / delete |
 //! | `GET /2.0/users/{me\|id}/connections/{id}/sources` | `{sources:[…]}` |
 //! | `GET /2.0/webauth-url?client_id&id_connection&redirect_uri&state&source` | `{url}` of the bank page; 409 `invalidValue` when fine |
@@ -71,8 +72,11 @@
 //!
 //! ## Where Powens' documentation is ambiguous, and what the sandbox does
 //!
-//! - **Update status**: `POST`/`PUT` on a connection answer `200` with the connection
-//!   (creation is not simulated). Submissions that Powens accepts answer `200` even
+//! - **Create status**: `201` (DOC) with the connection; `202` (legacy, DOC-DESIGN) when
+//!   the bank asks for more (connector 42, Caisse Fictive, asks for the SMS code
+//!   `123456`); wrong credentials: `400 wrongpass` and nothing is created.
+//! - **Update status**: `POST`/`PUT` on a connection answer `200` with the connection.
+//!   Submissions that Powens accepts answer `200` even
 //!   when the connection stays in an error state ("resumed or set to another error state").
 //! - **`resume`**: `true`, `"true"` (JSON or form) all count; `resume` on a connection
 //!   that is not `decoupled`/`validating` behaves as a sync with the user present.

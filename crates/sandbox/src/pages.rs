@@ -205,8 +205,9 @@ fn field_input(f: &ConnectorField, i: usize, new_password: bool) -> String {
         }
         format!("<input id=\"{id}\" name=\"{name}\" type=\"{kind}\"{attrs}>")
     };
+    let optional = if f.required { "" } else { " (optional)" };
     format!(
-        "<label for=\"{id}\">{}</label>\n{control}\n{}",
+        "<label for=\"{id}\">{}{optional}</label>\n{control}\n{}",
         esc(f.display_label()),
         described.unwrap_or_default()
     )

@@ -630,6 +630,8 @@ pub(crate) struct World {
     pub conns: BTreeMap<i64, Conn>,
     pub users: Vec<i64>,
     pub next_user: i64,
+    /// Id of the next connection created through the API.
+    pub next_connection: i64,
     pub tokens: HashMap<String, Token>,
     pub codes: HashMap<String, Code>,
     pub sessions: HashMap<String, WebviewSession>,

@@ -1320,3 +1320,63 @@ async fn the_bank_app_lists_each_pending_request_with_labelled_buttons() {
         .await;
     assert!(loc.unwrap().contains("done=none"));
 }
+
+#[tokio::test]
+async fn creating_a_connection_checks_credentials_and_may_ask_for_a_code() {
+    let app = app().await;
+    let (status, body) = app
+        .send(app.http.get(app.url("/2.0/connectors?expand=fields")))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["connectors"][0]["fields"][1]["type"], "password");
+    let (status, err) = app
+        .post(
+            "/2.0/users/me/connections",
+            json!({"id_connector": 40, "login": "demo", "password": "bad"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_envelope(&err, "wrongpass");
+    let (_, list) = app.get("/2.0/users/me/connections").await;
+    assert_eq!(
+        list["connections"].as_array().unwrap().len(),
+        16,
+        "nothing created"
+    );
+    let (status, c) = app
+        .post(
+            "/2.0/users/me/connections?expand=connector",
+            json!({"id_connector": 40, "login": "demo", "password": "1234"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    assert_eq!(c["state"], Value::Null);
+    assert_eq!(c["connector"]["name"], "Banque Exemple");
+    let (status, c) = app
+        .send(
+            app.http
+                .post(app.url("/2.0/users/me/connections"))
+                .bearer_auth(&app.token)
+                .form(&[
+                    ("id_connector", "42"),
+                    ("login", "demo"),
+                    ("password", "1234"),
+                ]),
+        )
+        .await;
+    assert_eq!(status, 202, "{c}");
+    assert_eq!(c["state"], "additionalInformationNeeded");
+    let id = c["id"].as_i64().unwrap();
+    let (_, c) = app
+        .post(
+            &format!("/2.0/users/me/connections/{id}"),
+            json!({"otp": "123456"}),
+        )
+        .await;
+    assert_eq!(c["state"], Value::Null);
+    let (status, err) = app
+        .post("/2.0/users/me/connections", json!({"login": "demo"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_envelope(&err, "missingParameter");
+}
