@@ -75,17 +75,24 @@ pub enum FaultKind {
     Drop,
 }
 
+/// How many requests the log keeps (the oldest go first): a long-running demo
+/// server polled by a proxy must not grow without bound.
+pub const LOG_CAPACITY: usize = 10_000;
+
 /// The request log.
 #[derive(Debug, Default)]
 pub(crate) struct Log {
     next: u64,
-    entries: Vec<(u64, RecordedRequest)>,
+    entries: std::collections::VecDeque<(u64, RecordedRequest)>,
 }
 
 impl Log {
     fn push(&mut self, r: RecordedRequest) -> u64 {
         self.next += 1;
-        self.entries.push((self.next, r));
+        if self.entries.len() >= LOG_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((self.next, r));
         self.next
     }
 

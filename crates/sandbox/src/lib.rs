@@ -90,7 +90,8 @@
 //!   connection back in `decoupled` ("Still waiting for your approval…") with the approval
 //!   still pending; a background resume stays `validating` until approved, refused
 //!   (→ `decoupled`, "Access refused in the bank app") or `expire` passes (→ `decoupled`,
-//!   "The approval request expired…", new `expire`).
+//!   "The approval request expired…", new `expire`). A refused or expired request
+//!   leaves the bank app; the next resume sends a new one.
 //! - **Rate limit** (fault): `429` with `Retry-After: N` and `{code:"tooManyRequests"}`
 //!   — Powens documents no over-limit answer; 429 + Retry-After is what clients assume.
 //! - **`request_id`**: a string (`"sbx-00000042"`, the spec's type; the docs say integer).
@@ -117,7 +118,7 @@ mod pages;
 mod world;
 
 pub use demo::DemoConnection;
-pub use faults::{FaultKind, Faults, RecordedRequest};
+pub use faults::{FaultKind, Faults, LOG_CAPACITY, RecordedRequest};
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -242,7 +243,8 @@ impl Sandbox {
             .with_state(self.clone())
     }
 
-    /// The request log: every `/2.0` request since the last clear, oldest first.
+    /// The request log: every `/2.0` request since the last clear, oldest first (the
+    /// last [`LOG_CAPACITY`] of them).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.inner.log).entries()
     }

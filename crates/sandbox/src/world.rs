@@ -275,10 +275,13 @@ impl Conn {
         self.expire_ms = Some(now + ms(cfg.approval_expiry));
         self.resumed = false;
         self.settles_at = None;
-        self.approval = Some(Approval {
-            auto_at: None,
-            decision: None,
-        });
+        // The request is over; the next resume sends a new one.
+        self.approval = None;
+    }
+
+    /// Whether the user approves by themselves in this scenario.
+    fn auto_approves(&self) -> bool {
+        self.script == Script::ScaThenDecoupled
     }
 
     /// `validating` until `at`, then fine (a background submission, or 106).
@@ -366,9 +369,14 @@ impl Conn {
             Some(S::Decoupled) => {
                 self.set_state(Some(S::Validating));
                 self.resumed = true;
-                if self.approval.is_none() {
+                // No request pending (refused, expired): the resume sends a new one.
+                if self
+                    .approval
+                    .as_ref()
+                    .is_none_or(|a| a.decision == Some(false))
+                {
                     self.approval = Some(Approval {
-                        auto_at: None,
+                        auto_at: self.auto_approves().then(|| now + ms(cfg.decoupled_delay)),
                         decision: None,
                     });
                 }
@@ -451,7 +459,9 @@ impl Conn {
                     }
                     self.advance(now, cfg);
                 } else {
+                    let expire = self.expire_ms;
                     self.back_to_decoupled(now, cfg, "Access refused in the bank app");
+                    self.expire_ms = expire;
                 }
                 true
             }
@@ -748,6 +758,24 @@ mod tests {
         assert!(!c.resume(NOW + 3, &cfg), "nothing left to wait for");
         assert_eq!(c.state, None);
         assert_eq!(c.last_update_ms, Some(NOW + 3));
+    }
+
+    #[test]
+    fn a_refusal_ends_the_request_and_the_next_resume_sends_a_new_one() {
+        let (mut w, cfg) = demo();
+        let c = w.conns.get_mut(&105).unwrap();
+        assert!(c.bank_decision(BankDecision::Refuse, NOW, &cfg));
+        assert_eq!(c.state, Some(S::Decoupled));
+        assert_eq!(
+            c.error_message.as_deref(),
+            Some("Access refused in the bank app")
+        );
+        assert_eq!(c.bank_app_request(), None, "no longer listed");
+        assert!(c.resume(NOW + 1, &cfg), "waits for the new request");
+        assert_eq!(c.bank_app_request(), Some(BankRequest::Approval));
+        assert!(c.bank_decision(BankDecision::Refuse, NOW + 2, &cfg));
+        assert_eq!(c.state, Some(S::Decoupled));
+        assert_eq!(c.bank_app_request(), None);
     }
 
     #[test]
