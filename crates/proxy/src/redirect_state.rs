@@ -63,6 +63,10 @@ pub enum StateError {
     /// Already presented once.
     #[error("already used")]
     Replayed,
+    /// Valid, but refused by the caller's own check (another connection, a session
+    /// that may not touch it); the state stays unused.
+    #[error("not acceptable here")]
+    NotAcceptable,
 }
 
 /// Signs and checks redirect states.
@@ -126,6 +130,17 @@ impl StateSigner {
 
     /// Checks a returned state for `user` and marks it used.
     pub fn redeem(&self, state: &str, user: i64) -> Result<StateClaims, StateError> {
+        self.redeem_if(state, user, |_| true)
+    }
+
+    /// As [`StateSigner::redeem`], but only marks the state used if `accept` agrees
+    /// (so a refused presentation does not burn the user's real return).
+    pub fn redeem_if(
+        &self,
+        state: &str,
+        user: i64,
+        accept: impl FnOnce(&StateClaims) -> bool,
+    ) -> Result<StateClaims, StateError> {
         if state.len() > MAX_STATE_LEN {
             return Err(StateError::Forged);
         }
@@ -147,15 +162,20 @@ impl StateSigner {
         if payload.u != user {
             return Err(StateError::OtherUser);
         }
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        used.retain(|_, exp| *exp > now);
-        if used.insert(payload.n.clone(), payload.e).is_some() {
-            return Err(StateError::Replayed);
-        }
-        Ok(StateClaims {
+        let claims = StateClaims {
             connection: payload.c,
             kind: payload.k,
-        })
+        };
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        used.retain(|_, exp| *exp > now);
+        if used.contains_key(&payload.n) {
+            return Err(StateError::Replayed);
+        }
+        if !accept(&claims) {
+            return Err(StateError::NotAcceptable);
+        }
+        used.insert(payload.n, payload.e);
+        Ok(claims)
     }
 }
 

@@ -342,23 +342,24 @@ async fn callback(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(ApiError::InvalidState("missing"))?;
-    let claims = st.states.redeem(state, session.user).map_err(|e| {
-        tracing::warn!(reason = %e, "callback state refused");
-        ApiError::InvalidState("refused")
-    })?;
-    if !session.may_touch(claims.connection) {
-        return Err(ApiError::InvalidState("connection outside the session"));
-    }
+    // The connection named on the return (webauth's `id_connection`) must be the
+    // state's; a session limited to other connections may not redeem it. A refused
+    // presentation does not burn the state.
     let returned = body
         .id_connection
         .as_deref()
         .or(body.connection_id.as_deref())
-        .filter(|s| !s.is_empty());
-    if let Some(returned) = returned
-        && returned.trim().parse::<i64>().ok() != Some(claims.connection)
-    {
-        return Err(ApiError::InvalidState("connection mismatch"));
-    }
+        .filter(|s| !s.is_empty())
+        .map(|r| r.trim().parse::<i64>().ok());
+    let claims = st
+        .states
+        .redeem_if(state, session.user, |c| {
+            session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
+        })
+        .map_err(|e| {
+            tracing::warn!(reason = %e, "callback state refused");
+            ApiError::InvalidState("refused")
+        })?;
     let error = body
         .error
         .as_deref()
