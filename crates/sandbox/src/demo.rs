@@ -277,7 +277,7 @@ fn specs() -> Vec<Spec> {
                 Some(S::PasswordExpired),
                 Script::PasswordExpired,
                 "Password expired",
-                "The password must be renewed. Login demo and any new password other than 1234 repair it; 1234 is refused as unchanged; another login answers 400 wrongpass.",
+                "The password must be renewed. Login demo with any new password repairs it; another login answers 400 wrongpass.",
             )
         },
         Spec {

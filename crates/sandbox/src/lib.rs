@@ -53,7 +53,7 @@
 //! | 105 | `decoupled` | resume, then Approve in the bank app | Refuse → `decoupled`, "Access refused in the bank app" |
 //! | 106 | `validating` | itself, after `validating_delay` | |
 //! | 107 | `actionNeeded` | accept the terms in the bank app, then sync | sync before: stays |
-//! | 108 | `passwordExpired` (`login`, `password`) | `login=demo`, any new password but `1234` | `1234`: stays ("must be different"); other login: 400 `wrongpass` |
+//! | 108 | `passwordExpired` (`login`, `password`) | `login=demo`, any new password | other login: 400 `wrongpass` |
 //! | 109 | `wrongpass` (`login`, `password`) | `login=demo`, `password=1234` | 400 `wrongpass`, state kept |
 //! | 110 / 111 / 112 | `rateLimiting` / `websiteUnavailable` / `bug` | itself at `next_try` (+10 / +30 / +60 min) | |
 //! | 113 / 114 | `notSupported` / `someFutureState` | nothing | |

@@ -536,29 +536,24 @@ async fn wrong_credentials_answer_400_wrongpass_and_right_ones_repair() {
 }
 
 #[tokio::test]
-async fn an_expired_password_needs_a_new_one() {
+async fn an_expired_password_needs_the_login_and_a_new_one() {
     let app = app().await;
-    let (status, c) = app
-        .post(
-            "/2.0/users/me/connections/108",
-            json!({"login": "demo", "password": "1234"}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(c["state"], "passwordExpired");
-    let (status, _) = app
+    let (status, body) = app
         .post(
             "/2.0/users/me/connections/108",
             json!({"login": "someone", "password": "new"}),
         )
         .await;
     assert_eq!(status, 400);
-    let (_, c) = app
+    assert_envelope(&body, "wrongpass");
+    assert_eq!(app.conn(108).await["state"], "passwordExpired");
+    let (status, c) = app
         .post(
             "/2.0/users/me/connections/108",
             json!({"login": "demo", "password": "s3cret!"}),
         )
         .await;
+    assert_eq!(status, 200);
     assert_eq!(c["state"], Value::Null);
 }
 
