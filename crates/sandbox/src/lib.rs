@@ -50,7 +50,7 @@
 //! | 102 | `SCARequired` | webview Confirm; or sync (`PUT`, `psu_requested` default true) → `decoupled`, auto-approved after `decoupled_delay`, then resume | `psu_requested=false`: stays |
 //! | 103 | `webauthRequired` | webauth-url → bank page Authorize; or webview | Deny → `error=access_denied` |
 //! | 104 | `additionalInformationNeeded` (`otp`, `^[0-9]{6}$`) | `otp=123456` | other 6 digits: stays, `error_message` "Incorrect code, 2 tries left" (then 1, then a new code is "sent"); not 6 digits: 400 `invalidValue` |
-//! | 105 | `decoupled` | resume, then Approve in the bank app | Refuse → `decoupled`, "Access refused in the bank app" |
+//! | 105 | `decoupled` | resume, then Approve in the bank app (an approval given before the resume counts) | Refuse → `decoupled`, "Access refused in the bank app"; the next resume asks again |
 //! | 106 | `validating` | itself, after `validating_delay` | |
 //! | 107 | `actionNeeded` | accept the terms in the bank app, then sync | sync before: stays |
 //! | 108 | `passwordExpired` (`login`, `password`) | `login=demo`, any new password | other login: 400 `wrongpass` |
@@ -102,6 +102,9 @@
 //!   connection not the code's user's → `error=server_error` (the SDK's `session_expired`
 //!   is undocumented). A wrong `client_id`, `domain` or `redirect_uri` → an HTML error page,
 //!   never a redirect. Success → `redirect_uri?state=…` only (nothing if no state).
+//!   The webview's Confirm stands in for the bank's own step (SCA, webauth, decoupled)
+//!   and repairs at once; `reset_credentials` and `connection_sources` are accepted and
+//!   ignored (the webview only ever asks for what the state needs).
 //! - **`domain`** is accepted as `mend-sandbox.biapi.pro` or `mend-sandbox`; `{lang}` is optional.
 //! - **`redirect_uri`** must be absolute http(s), without query or fragment, and in
 //!   `redirect_uris` when set.

@@ -1375,3 +1375,32 @@ async fn creating_a_connection_checks_credentials_and_may_ask_for_a_code() {
     assert_eq!(status, 400);
     assert_envelope(&err, "missingParameter");
 }
+
+#[tokio::test]
+async fn a_request_access_code_may_open_the_webview_more_than_once() {
+    let app = app().await;
+    let code = app.code("requestAccess").await;
+    for _ in 0..2 {
+        let (status, loc, _) = app.browse(&app.webview_url(&code, 104, Some("s"))).await;
+        assert_eq!(status, 303);
+        assert!(loc.unwrap().contains("/webview/session/"));
+    }
+}
+
+#[tokio::test]
+async fn an_approval_in_the_bank_app_before_the_resume_counts() {
+    let app = app().await;
+    app.submit(
+        &app.url("/bank/app"),
+        &[("connection", "105"), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(app.conn(105).await["state"], "decoupled");
+    let (_, c) = app
+        .post(
+            "/2.0/users/me/connections/105?background=true",
+            json!({"resume": true}),
+        )
+        .await;
+    assert_eq!(c["state"], Value::Null);
+}
