@@ -109,6 +109,10 @@ impl StateSigner {
 
     /// A fresh state for a redirect of `user` about `connection`.
     pub fn issue(&self, user: i64, connection: i64, kind: RedirectKind) -> String {
+        self.issue_until(user, connection, kind, now_secs() + STATE_TTL.as_secs())
+    }
+
+    fn issue_until(&self, user: i64, connection: i64, kind: RedirectKind, expiry: u64) -> String {
         let mut nonce = [0u8; 16];
         // A failing OS RNG leaves zeros: the state is still signed and bound; only
         // replay detection across identical states would suffer. Log it.
@@ -119,7 +123,7 @@ impl StateSigner {
             u: user,
             c: connection,
             k: kind,
-            e: now_secs() + STATE_TTL.as_secs(),
+            e: expiry,
             n: B64.encode(nonce),
         };
         let body = B64.encode(serde_json::to_vec(&payload).unwrap_or_default());
@@ -205,6 +209,24 @@ mod tests {
             })
         );
         assert_eq!(s.redeem(&st, 1), Err(StateError::Replayed));
+    }
+
+    #[test]
+    fn an_expired_state_is_refused() {
+        let s = signer();
+        let st = s.issue_until(1, 104, RedirectKind::Reconnect, now_secs() - 1);
+        assert_eq!(s.redeem(&st, 1), Err(StateError::Expired));
+    }
+
+    #[test]
+    fn a_refused_presentation_does_not_burn_the_state() {
+        let s = signer();
+        let st = s.issue(1, 104, RedirectKind::Reconnect);
+        assert_eq!(
+            s.redeem_if(&st, 1, |_| false),
+            Err(StateError::NotAcceptable)
+        );
+        assert!(s.redeem(&st, 1).is_ok());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use mend_model::api::{
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::AppState;
@@ -166,8 +166,9 @@ async fn get_connection(
     }
     match q.wait.filter(|&w| w > 0) {
         None => {
+            let started = Instant::now();
             let conn = st.powens.connection(session.user, id).await?;
-            Ok(Json(status_of(&conn, st.settings.agent_status)))
+            Ok(Json(answer(&st, session.user, id, started, &conn)))
         }
         Some(w) => {
             let wait = Duration::from_secs(w.min(MAX_WAIT_SECS));
@@ -212,12 +213,13 @@ async fn submit_fields(
         fields = body.values.len(),
         "submitting field values"
     );
+    let started = Instant::now();
     match st
         .powens
         .submit_fields(session.user, id, &body.values)
         .await
     {
-        Ok(conn) => Ok(Json(status_of(&conn, st.settings.agent_status))),
+        Ok(conn) => Ok(Json(answer(&st, session.user, id, started, &conn))),
         Err(e)
             if e.powens_code()
                 .is_some_and(|c| c.eq_ignore_ascii_case("wrongpass")) =>
@@ -238,8 +240,9 @@ async fn resume(
     if conn.effective_state() != Some(&ConnectionState::Decoupled) {
         return Err(ApiError::Conflict("not waiting for a decoupled approval"));
     }
+    let started = Instant::now();
     let conn = st.powens.resume(session.user, id).await?;
-    Ok(Json(status_of(&conn, st.settings.agent_status)))
+    Ok(Json(answer(&st, session.user, id, started, &conn)))
 }
 
 async fn sync(
@@ -248,8 +251,9 @@ async fn sync(
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
+    let started = Instant::now();
     let conn = st.powens.sync(session.user, id).await?;
-    Ok(Json(status_of(&conn, st.settings.agent_status)))
+    Ok(Json(answer(&st, session.user, id, started, &conn)))
 }
 
 /// Checks the redirect URI and language of a redirect request.
@@ -370,6 +374,7 @@ async fn callback(
         Some("access_denied") => CallbackOutcome::Cancelled,
         Some(_) => CallbackOutcome::Failed,
     };
+    let started = Instant::now();
     let conn = st
         .powens
         .connection(session.user, claims.connection)
@@ -384,7 +389,7 @@ async fn callback(
         kind: claims.kind,
         outcome,
         error,
-        status: status_of(&conn, st.settings.agent_status),
+        status: answer(&st, session.user, claims.connection, started, &conn),
     }))
 }
 
@@ -413,6 +418,19 @@ async fn demo_session(
         DEMO_SESSION_TTL,
     );
     Ok(Json(serde_json::json!({ "session": token })).into_response())
+}
+
+/// The widget's view of `conn`, also handed to the connection's waiters.
+fn answer(
+    st: &AppState,
+    user: i64,
+    id: i64,
+    started: Instant,
+    conn: &mend_model::Connection,
+) -> ConnectionStatus {
+    let status = status_of(conn, st.settings.agent_status);
+    st.watchers.publish(user, id, started, &status);
+    status
 }
 
 async fn api_not_found() -> ApiError {

@@ -5,6 +5,12 @@
 //! `tokio::sync::watch` channel. The poller exists only while someone waits: it stops
 //! as soon as the last receiver is gone (checked under the registry lock, so a new
 //! waiter either finds the running poller or starts a fresh one, never a dying one).
+//!
+//! Every fresh read and every mutation's answer (submit, resume, sync) is
+//! [published](Watchers::publish) too, stamped with the time its request started; a
+//! stamp never replaces a newer one. So a waiter never sees a state older than the
+//! one its own action produced, and a poller (re)started right after another read
+//! begins from that read and keeps the one-GET-per-interval pace.
 
 use mend_model::ConnectionState;
 use mend_model::api::ConnectionStatus;
@@ -18,10 +24,22 @@ use crate::metrics::Metrics;
 use crate::status::status_of;
 use crate::upstream::PowensClient;
 
-/// The latest poll result of a connection.
-pub type Snapshot = Option<Result<ConnectionStatus, ApiError>>;
+/// A status (or the error reading it) and when the request that produced it started.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// Start of the upstream request.
+    pub at: Instant,
+    /// What it answered.
+    pub result: Result<ConnectionStatus, ApiError>,
+}
+
+/// The latest known status of a connection (`None` before the first read).
+pub type Snapshot = Option<Stamped>;
 
 type Key = (i64, i64);
+
+/// Keep at most this many recent results of unwatched connections.
+const RECENT_MAX: usize = 4096;
 
 /// The registry of running pollers.
 #[derive(Debug, Clone)]
@@ -32,6 +50,8 @@ pub struct Watchers {
 #[derive(Debug)]
 struct Inner {
     pollers: Mutex<HashMap<Key, watch::Sender<Snapshot>>>,
+    /// The latest result per connection, kept for one interval.
+    recent: Mutex<HashMap<Key, Stamped>>,
     powens: PowensClient,
     interval: Duration,
     agent_status: bool,
@@ -47,6 +67,10 @@ impl Drop for WaiterGuard {
     }
 }
 
+fn newer(current: &Snapshot, at: Instant) -> bool {
+    current.as_ref().is_none_or(|c| c.at <= at)
+}
+
 impl Watchers {
     /// A registry polling through `powens` every `interval`.
     pub fn new(
@@ -58,6 +82,7 @@ impl Watchers {
         Self {
             inner: Arc::new(Inner {
                 pollers: Mutex::new(HashMap::new()),
+                recent: Mutex::new(HashMap::new()),
                 powens,
                 interval,
                 agent_status,
@@ -66,23 +91,87 @@ impl Watchers {
         }
     }
 
+    /// Records a status read or produced by a request that started at `at`, and
+    /// hands it to the connection's waiters, unless something newer is known.
+    pub fn publish(&self, user: i64, id: i64, at: Instant, status: &ConnectionStatus) {
+        self.record(
+            user,
+            id,
+            Stamped {
+                at,
+                result: Ok(status.clone()),
+            },
+        );
+    }
+
+    fn record(&self, user: i64, id: i64, stamped: Stamped) {
+        {
+            let mut recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() >= RECENT_MAX {
+                let interval = self.inner.interval;
+                recent.retain(|_, s| s.at.elapsed() < interval);
+            }
+            let entry = recent.entry((user, id));
+            match entry {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    if o.get().at <= stamped.at {
+                        o.insert(stamped.clone());
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(stamped.clone());
+                }
+            }
+        }
+        let pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = pollers.get(&(user, id)) {
+            tx.send_if_modified(|cur| {
+                let fresher = newer(cur, stamped.at);
+                if fresher {
+                    *cur = Some(stamped);
+                }
+                fresher
+            });
+        }
+    }
+
     fn subscribe(&self, user: i64, id: i64) -> watch::Receiver<Snapshot> {
         let mut pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = pollers.get(&(user, id)) {
             return tx.subscribe();
         }
-        let (tx, rx) = watch::channel(None);
+        // Start from the latest result if it is younger than one interval: the first
+        // upstream read then waits for the interval to run out.
+        let seed = {
+            let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
+            recent
+                .get(&(user, id))
+                .filter(|s| s.at.elapsed() < self.inner.interval)
+                .cloned()
+        };
+        let next = seed
+            .as_ref()
+            .map_or_else(Instant::now, |s| s.at + self.inner.interval);
+        let (tx, rx) = watch::channel(seed);
         pollers.insert((user, id), tx.clone());
         let this = self.clone();
-        tokio::spawn(async move { this.poll(user, id, tx).await });
+        tokio::spawn(async move { this.poll(user, id, tx, next).await });
         rx
     }
 
-    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>) {
+    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>, mut next: Instant) {
         let inner = &self.inner;
         inner.metrics.pollers(1);
         tracing::debug!(user, connection = id, "poller started");
         loop {
+            tokio::time::sleep_until(next.into()).await;
+            {
+                let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+                if tx.receiver_count() == 0 {
+                    pollers.remove(&(user, id));
+                    break;
+                }
+            }
             let started = Instant::now();
             let result = inner
                 .powens
@@ -90,13 +179,15 @@ impl Watchers {
                 .await
                 .map(|c| status_of(&c, inner.agent_status))
                 .map_err(ApiError::from);
-            tx.send_replace(Some(result));
-            tokio::time::sleep_until((started + inner.interval).into()).await;
-            let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
-            if tx.receiver_count() == 0 {
-                pollers.remove(&(user, id));
-                break;
-            }
+            self.record(
+                user,
+                id,
+                Stamped {
+                    at: started,
+                    result,
+                },
+            );
+            next = started + inner.interval;
         }
         inner.metrics.pollers(-1);
         tracing::debug!(user, connection = id, "poller stopped: nobody waits");
@@ -123,7 +214,7 @@ impl Watchers {
         loop {
             let latest = rx.borrow_and_update().clone();
             if let Some(latest) = latest {
-                let status = latest?;
+                let status = latest.result?;
                 let now = ConnectionState::data_state(status.state.as_ref()).to_owned();
                 match &since {
                     Some(s) if *s != now => return Ok(status),

@@ -1610,3 +1610,101 @@ async fn no_secret_ever_reaches_a_response_or_the_logs() {
     }
     let _ = std::io::stderr().flush();
 }
+
+#[tokio::test]
+async fn waiters_see_an_actions_result_at_once_never_an_older_state() {
+    // A long poll interval: only the resume's own answer can wake the waiter early.
+    let app = spawn_with(|c| c.poll_interval = Duration::from_secs(5)).await;
+    let token = app.demo();
+    let url = app.url("/api/v1/connections/105?wait=10&since=decoupled");
+    let client = app.client.clone();
+    let waiter_token = token.clone();
+    let waiter = tokio::spawn(async move {
+        let res = client
+            .get(url)
+            .bearer_auth(waiter_token)
+            .send()
+            .await
+            .unwrap();
+        res.json::<ConnectionStatus>().await.unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    app.resume(105, &token).await.status_body();
+    let seen = waiter.await.unwrap();
+    assert_eq!(seen.state.as_ref().map(|s| s.as_str()), Some("validating"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // A poller started right after a read begins from it: no second GET within the interval.
+    app.sandbox.clear_requests();
+    app.get_connection(114, &token).await.status_body();
+    app.wait_connection(114, &token, 1, "someFutureState")
+        .await
+        .status_body();
+    assert_eq!(app.upstream_count("GET", "/connections/114"), 1);
+}
+
+#[test]
+fn the_command_line_exits_2_naming_the_variable_and_prints_sessions() {
+    let bin = env!("CARGO_BIN_EXE_mend-proxy");
+    let out = std::process::Command::new(bin)
+        .args(["serve"])
+        .env("POWENS_API_URL", "https://acme-sandbox.biapi.pro/2.0")
+        .env_remove("POWENS_CLIENT_ID")
+        .env("POWENS_CLIENT_SECRET", "cli-client-secret-value")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("POWENS_CLIENT_ID"), "{err}");
+    assert!(!err.contains("cli-client-secret-value"), "{err}");
+
+    let out = std::process::Command::new(bin)
+        .args(["serve", "--mend-poll-interval", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = std::process::Command::new(bin)
+        .args([
+            "session",
+            "--user",
+            "7",
+            "--connection",
+            "42",
+            "--ttl",
+            "15m",
+        ])
+        .env("MEND_SESSION_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jwt = String::from_utf8(out.stdout).unwrap();
+    let keys = SessionKeys::new(&SecretString::from(SECRET));
+    let session = keys.verify(jwt.trim()).expect("a valid session");
+    assert_eq!(session.user, 7);
+    assert_eq!(session.connections, Some(vec![42]));
+    assert!(!jwt.contains(SECRET));
+
+    let out = std::process::Command::new(bin)
+        .args(["session", "--user", "7", "--ttl", "2h"])
+        .env("MEND_SESSION_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(bin)
+        .args(["session", "--user", "7"])
+        .env_remove("MEND_SESSION_SECRET")
+        .env_remove("MEND_SESSION_SECRET_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MEND_SESSION_SECRET"));
+}
