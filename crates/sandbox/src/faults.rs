@@ -160,6 +160,8 @@ pub(crate) async fn log_layer(State(sb): State<Sandbox>, req: Request, next: Nex
         let w = sb.world();
         w.token_user(t, crate::world::now_ms())
     });
+    let parts_method = parts.method.clone();
+    let parts_path = parts.uri.path().to_owned();
     let id = sb.record(RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
@@ -177,6 +179,12 @@ pub(crate) async fn log_layer(State(sb): State<Sandbox>, req: Request, next: Nex
         res.status().as_u16()
     };
     sb.record_status(id, status);
+    tracing::debug!(
+        method = %parts_method,
+        path = %parts_path,
+        status,
+        "powens request"
+    );
     res
 }
 

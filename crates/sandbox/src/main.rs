@@ -14,6 +14,7 @@ use std::time::Duration;
 /// mend-sandbox.biapi.pro; demo user 1 owns connections 101-116, one per Powens
 /// state (see GET / for the list). Control routes: GET/DELETE /_sandbox/requests,
 /// PUT /_sandbox/faults, POST /_sandbox/reset, GET /_sandbox/connections.
+/// Logs every /2.0 request (RUST_LOG, default `info,mend_sandbox=debug`).
 #[derive(Debug, Parser)]
 #[command(name = "mend-sandbox", version)]
 struct Args {
@@ -44,6 +45,13 @@ fn secs(s: f64) -> Duration {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,mend_sandbox=debug")),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let base = args.public_base.unwrap_or_else(|| format!("http://{addr}"));
