@@ -1,0 +1,27 @@
+#!/bin/sh
+# Trunk post_build hook: gives the element's files content-hashed names and writes
+# mend.js (the stable, uncached entry point) from assets/mend.template.js.
+#
+# Trunk builds the element's wasm as a "worker" (its only way to build a second wasm
+# without loading it into index.html), and workers get no hash: we add one here.
+set -eu
+cd "${TRUNK_STAGING_DIR:?run by trunk}"
+
+hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+[ -f mend-element.js ] && [ -f mend-element_bg.wasm ] && [ -f mend.css ] || {
+  echo "post-build: mend-element.js, mend-element_bg.wasm or mend.css missing in $PWD" >&2
+  exit 1
+}
+
+h=$(hash mend-element_bg.wasm mend-element.js)
+mv mend-element.js "mend-element-$h.js"
+mv mend-element_bg.wasm "mend-element-${h}_bg.wasm"
+c=$(hash mend.css)
+mv mend.css "mend-$c.css"
+
+sed -e "s/__MEND_GLUE__/mend-element-$h.js/" \
+    -e "s/__MEND_WASM__/mend-element-${h}_bg.wasm/" \
+    -e "s/__MEND_CSS__/mend-$c.css/" \
+    "${TRUNK_SOURCE_DIR:?}/assets/mend.template.js" > mend.js
+echo "post-build: mend.js -> mend-element-$h.js, mend-element-${h}_bg.wasm, mend-$c.css"

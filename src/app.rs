@@ -1,0 +1,566 @@
+//! The controller of one widget: it owns the [`Machine`], performs its effects
+//! (requests, the long poll, the clock, host events, focus) and exposes signals to the
+//! view. The views in [`crate::components`] only read signals and call back.
+//!
+//! Cancellation: every request carries an `AbortController`; a generation counter
+//! drops answers that belong to an older session or connection id; after
+//! [`Ctl::stop`] nothing is requested and nothing is dispatched.
+
+use crate::client::{Answer, Api, Call, Endpoint};
+use crate::dom;
+use crate::element::Attrs;
+use crate::error::ClientError;
+use crate::form;
+use crate::i18n::{self, Texts};
+use crate::state::{Effect, Event, LONG_POLL_SECS, Machine, Phase};
+use leptos::prelude::*;
+use mend_model::api::{Action, CallbackResult, FieldProblem, RedirectKind, RedirectRequest};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+/// One widget's controller. Always used through `Rc`.
+pub struct Ctl {
+    client: Rc<dyn Api>,
+    host: web_sys::HtmlElement,
+    /// The element's attributes.
+    pub attrs: RwSignal<Attrs>,
+    /// The state machine.
+    pub machine: RwSignal<Machine>,
+    /// The clock, updated every second while a countdown is shown.
+    pub now: RwSignal<f64>,
+    /// The form's values, kept across re-renders.
+    pub values: RwSignal<BTreeMap<String, String>>,
+    /// Problems found before sending (the proxy's come in the machine's notice).
+    pub field_errors: RwSignal<BTreeMap<String, FieldProblem>>,
+    /// Compact mode: whether the panel is open.
+    pub open: RwSignal<bool>,
+    alive: Cell<bool>,
+    generation: Cell<u64>,
+    next_request: Cell<u64>,
+    inflight: RefCell<Vec<(u64, web_sys::AbortController)>>,
+    watch: RefCell<Option<(String, web_sys::AbortController)>>,
+    ticker: RefCell<Option<IntervalHandle>>,
+    on_visibility: RefCell<Option<Closure<dyn Fn()>>>,
+    focus_root: RefCell<Option<web_sys::Element>>,
+}
+
+impl std::fmt::Debug for Ctl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctl")
+            .field("attrs", &self.attrs.get_untracked())
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    /// The page's return from a redirect, checked once for all widgets of the page.
+    static RETURN: RefCell<ReturnSlot> = const { RefCell::new(ReturnSlot::Unchecked) };
+    /// Live controllers, to hand a checked return to the one it is for.
+    static LIVE: RefCell<Vec<Weak<Ctl>>> = const { RefCell::new(Vec::new()) };
+}
+
+enum ReturnSlot {
+    Unchecked,
+    Pending,
+    Done(Option<Box<CallbackResult>>),
+}
+
+impl Ctl {
+    /// A controller for `host`, calling the proxy through `client`.
+    pub fn new(client: Rc<dyn Api>, host: web_sys::HtmlElement, attrs: Attrs) -> Rc<Self> {
+        let ctl = Rc::new(Self {
+            client,
+            host,
+            attrs: RwSignal::new(attrs),
+            machine: RwSignal::new(Machine::new()),
+            now: RwSignal::new(dom::now()),
+            values: RwSignal::new(BTreeMap::new()),
+            field_errors: RwSignal::new(BTreeMap::new()),
+            open: RwSignal::new(false),
+            alive: Cell::new(true),
+            generation: Cell::new(0),
+            next_request: Cell::new(0),
+            inflight: RefCell::new(Vec::new()),
+            watch: RefCell::new(None),
+            ticker: RefCell::new(None),
+            on_visibility: RefCell::new(None),
+            focus_root: RefCell::new(None),
+        });
+        LIVE.with(|l| {
+            let mut l = l.borrow_mut();
+            l.retain(|w| w.strong_count() > 0);
+            l.push(Rc::downgrade(&ctl));
+        });
+        ctl
+    }
+
+    /// Starts: first fetch, the page's return if any, visibility tracking.
+    pub fn start(self: &Rc<Self>, focus_root: web_sys::Element) {
+        *self.focus_root.borrow_mut() = Some(focus_root);
+        self.sync_host();
+        let weak = Rc::downgrade(self);
+        let cb = Closure::<dyn Fn()>::new(move || {
+            if let Some(ctl) = weak.upgrade() {
+                ctl.reconcile_watch();
+            }
+        });
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            let _ = doc
+                .add_event_listener_with_callback("visibilitychange", cb.as_ref().unchecked_ref());
+        }
+        *self.on_visibility.borrow_mut() = Some(cb);
+        self.begin();
+    }
+
+    /// The copy in the widget's language.
+    pub fn texts(&self) -> &'static Texts {
+        i18n::texts(&self.attrs.with_untracked(Attrs::lang))
+    }
+
+    fn ready(&self) -> bool {
+        self.attrs
+            .with_untracked(|a| a.connection_id.is_some() && !a.session.is_empty())
+    }
+
+    fn begin(self: &Rc<Self>) {
+        if !self.ready() {
+            return;
+        }
+        self.run(Effect::Fetch);
+        self.check_return();
+    }
+
+    /// Stops for good: aborts requests, stops the clock and the long poll.
+    pub fn stop(&self) {
+        self.alive.set(false);
+        self.abort_all();
+        if let Some(t) = self.ticker.borrow_mut().take() {
+            t.clear();
+        }
+        if let Some(cb) = self.on_visibility.borrow_mut().take()
+            && let Some(doc) = web_sys::window().and_then(|w| w.document())
+        {
+            let _ = doc.remove_event_listener_with_callback(
+                "visibilitychange",
+                cb.as_ref().unchecked_ref(),
+            );
+        }
+    }
+
+    fn abort_all(&self) {
+        self.generation.set(self.generation.get() + 1);
+        for (_, c) in self.inflight.borrow_mut().drain(..) {
+            c.abort();
+        }
+        if let Some((_, c)) = self.watch.borrow_mut().take() {
+            c.abort();
+        }
+    }
+
+    /// An attribute changed (`None`: removed).
+    pub fn set_attribute(self: &Rc<Self>, name: &str, value: Option<String>) {
+        if !self.alive.get() {
+            return;
+        }
+        let mut changed = None;
+        self.attrs.update(|a| changed = a.set(name, value));
+        match changed {
+            Some(forget) => {
+                self.abort_all();
+                self.values.set(BTreeMap::new());
+                self.field_errors.set(BTreeMap::new());
+                if self.ready() {
+                    self.dispatch(Event::Reset { forget });
+                    self.check_return();
+                }
+            }
+            None => self.sync_host(),
+        }
+    }
+
+    /// `element.refresh()`: fetch the status again (unless an action is in flight).
+    pub fn refresh(self: &Rc<Self>) {
+        let idle = self
+            .machine
+            .with_untracked(|m| m.busy().is_none() && !matches!(m.phase, Phase::SessionExpired));
+        if idle && self.ready() {
+            self.run(Effect::Fetch);
+        }
+    }
+
+    /// A button was pressed.
+    pub fn act(self: &Rc<Self>, action: Action) {
+        if action == Action::Submit {
+            return self.submit();
+        }
+        self.dispatch(Event::Start(action));
+    }
+
+    /// The form was sent: check it here first, then send.
+    pub fn submit(self: &Rc<Self>) {
+        let Some(fields) = self
+            .machine
+            .with_untracked(|m| m.status().map(|s| s.fields.clone()))
+        else {
+            return;
+        };
+        if self.machine.with_untracked(|m| m.busy().is_some()) {
+            return;
+        }
+        let problems = self
+            .values
+            .with_untracked(|v| form::check(&fields, v, dom::regex_matches));
+        let invalid = !problems.is_empty();
+        self.field_errors.set(problems);
+        if invalid {
+            self.machine.update(|m| m.notice = None);
+            self.focus();
+        } else {
+            self.dispatch(Event::Start(Action::Submit));
+        }
+    }
+
+    /// Feeds the machine and performs what it says.
+    pub fn dispatch(self: &Rc<Self>, event: Event) {
+        if !self.alive.get() {
+            return;
+        }
+        let before = self
+            .machine
+            .with_untracked(|m| m.status().map(|s| s.state.clone()));
+        let effects = self
+            .machine
+            .try_update(|m| m.step(event, dom::now()))
+            .unwrap_or_default();
+        let after = self
+            .machine
+            .with_untracked(|m| m.status().map(|s| s.state.clone()));
+        if before != after && after.is_some() {
+            // A new state: the old form's values and errors no longer apply.
+            self.values.set(BTreeMap::new());
+            self.field_errors.set(BTreeMap::new());
+        }
+        self.sync_host();
+        for e in effects {
+            self.run(e);
+        }
+        self.reconcile_watch();
+        self.reconcile_clock();
+    }
+
+    fn sync_host(&self) {
+        let (state, phase) = self
+            .machine
+            .with_untracked(|m| (m.data_state(), m.phase_name()));
+        let _ = self.host.set_attribute("data-state", &state);
+        let _ = self.host.set_attribute("data-phase", phase);
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        self.attrs.with_untracked(|a| Endpoint {
+            base: a.api_base.clone(),
+            session: a.session.clone(),
+        })
+    }
+
+    fn connection_id(&self) -> i64 {
+        self.attrs
+            .with_untracked(|a| a.connection_id.unwrap_or_default())
+    }
+
+    fn run(self: &Rc<Self>, effect: Effect) {
+        let id = self.connection_id();
+        match effect {
+            Effect::Fetch => self.request(Call::Status { id, wait: None }),
+            Effect::Call(action) => {
+                let call = match action {
+                    Action::Submit => Call::Fields {
+                        id,
+                        body: self.machine.with_untracked(|m| {
+                            let fields = m.status().map(|s| s.fields.as_slice()).unwrap_or(&[]);
+                            self.values.with_untracked(|v| form::submission(fields, v))
+                        }),
+                    },
+                    Action::Resume => Call::Resume { id },
+                    Action::Sync => Call::Sync { id },
+                    Action::Reconnect | Action::Webauth => Call::RedirectUrl {
+                        id,
+                        kind: if action == Action::Webauth {
+                            RedirectKind::Webauth
+                        } else {
+                            RedirectKind::Reconnect
+                        },
+                        body: self.attrs.with_untracked(|a| RedirectRequest {
+                            redirect_uri: a
+                                .redirect_uri
+                                .clone()
+                                .unwrap_or_else(dom::page_without_query),
+                            lang: Some(i18n::texts(&a.lang()).lang.to_owned()),
+                        }),
+                    },
+                    Action::Retry | Action::Dismiss => return,
+                };
+                self.request(call);
+            }
+            Effect::EmitState { state, previous } => {
+                let js = |s: Option<String>| s.map_or(JsValue::NULL, |s| JsValue::from_str(&s));
+                self.emit(
+                    "mend:state",
+                    &[("state", js(state)), ("previous", js(previous))],
+                    false,
+                );
+            }
+            Effect::EmitResolved => {
+                self.emit("mend:resolved", &[], false);
+            }
+            Effect::EmitSessionExpired => {
+                self.emit("mend:session-expired", &[], false);
+            }
+            Effect::EmitError { code, message } => {
+                self.emit(
+                    "mend:error",
+                    &[("code", code.into()), ("message", message.into())],
+                    false,
+                );
+            }
+            Effect::EmitRedirect(url) => {
+                let kind = match url.kind {
+                    RedirectKind::Reconnect => "reconnect",
+                    RedirectKind::Webauth => "webauth",
+                };
+                let go = self.emit(
+                    "mend:redirect",
+                    &[("kind", kind.into()), ("url", url.url.as_str().into())],
+                    true,
+                );
+                if go {
+                    dom::navigate_top(&url.url);
+                } else {
+                    self.dispatch(Event::RedirectPrevented);
+                }
+            }
+            Effect::Focus => self.focus(),
+        }
+    }
+
+    fn emit(&self, name: &str, extra: &[(&str, JsValue)], cancelable: bool) -> bool {
+        let mut pairs = vec![(
+            "connectionId",
+            JsValue::from_f64(self.connection_id() as f64),
+        )];
+        pairs.extend(extra.iter().cloned());
+        dom::emit(&self.host, name, &dom::object(&pairs), cancelable)
+    }
+
+    /// Moves focus to the first invalid field, else the panel's heading, once the view
+    /// has updated, and only if focus is already in the widget.
+    fn focus(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        request_animation_frame(move || {
+            let Some(ctl) = weak.upgrade() else { return };
+            if !ctl.alive.get() || !dom::focus_within(&ctl.host) {
+                return;
+            }
+            let root = ctl.focus_root.borrow().clone();
+            let target = root.and_then(|r| {
+                r.query_selector("[aria-invalid=true]")
+                    .ok()
+                    .flatten()
+                    .or_else(|| r.query_selector(".mend__title").ok().flatten())
+            });
+            if let Some(el) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        });
+    }
+
+    fn request(self: &Rc<Self>, call: Call) {
+        if !self.alive.get() {
+            return;
+        }
+        let generation = self.generation.get();
+        let ctrl = web_sys::AbortController::new().ok();
+        let key = self.next_request.get();
+        self.next_request.set(key + 1);
+        if let Some(c) = &ctrl {
+            self.inflight.borrow_mut().push((key, c.clone()));
+        }
+        let reply = self
+            .client
+            .call(&self.endpoint(), call, ctrl.as_ref().map(|c| c.signal()));
+        let this = Rc::clone(self);
+        leptos::task::spawn_local(async move {
+            let result = reply.await;
+            this.inflight.borrow_mut().retain(|(k, _)| *k != key);
+            if this.alive.get() && this.generation.get() == generation {
+                this.dispatch(match result {
+                    Ok(Answer::Status(s)) => Event::Answer(s),
+                    Ok(Answer::Redirect(u)) => Event::RedirectReady(u),
+                    Ok(Answer::Callback(r)) => Event::Returned(r),
+                    Err(e) => Event::Failed(e),
+                });
+            }
+        });
+    }
+
+    /// Keeps exactly one long poll running while the machine wants to watch and the
+    /// page is visible.
+    fn reconcile_watch(self: &Rc<Self>) {
+        let want = if !self.alive.get() || dom::page_hidden() {
+            None
+        } else {
+            self.machine.with_untracked(Machine::watch_since)
+        };
+        {
+            let current = self.watch.borrow();
+            if let (Some((since, _)), Some(w)) = (current.as_ref(), want.as_ref())
+                && since == w
+            {
+                return;
+            }
+        }
+        if let Some((_, c)) = self.watch.borrow_mut().take() {
+            c.abort();
+        }
+        let Some(since) = want else { return };
+        let Ok(ctrl) = web_sys::AbortController::new() else {
+            return;
+        };
+        let call = Call::Status {
+            id: self.connection_id(),
+            wait: Some((LONG_POLL_SECS, since.clone())),
+        };
+        let reply = self
+            .client
+            .call(&self.endpoint(), call, Some(ctrl.signal()));
+        *self.watch.borrow_mut() = Some((since.clone(), ctrl.clone()));
+        let generation = self.generation.get();
+        let started = dom::now();
+        let this = Rc::clone(self);
+        leptos::task::spawn_local(async move {
+            let result = reply.await;
+            if !this.alive.get() || this.generation.get() != generation || ctrl.signal().aborted() {
+                return;
+            }
+            // A proxy that answers at once with nothing new must not make us spin.
+            let unchanged = matches!(&result, Ok(Answer::Status(s))
+                if mend_model::ConnectionState::data_state(s.state.as_ref()) == since);
+            if unchanged && dom::now() - started < 1000.0 {
+                sleep(2000).await;
+            }
+            if !this.alive.get() || this.generation.get() != generation || ctrl.signal().aborted() {
+                return;
+            }
+            this.watch.borrow_mut().take();
+            this.dispatch(match result {
+                Ok(Answer::Status(s)) => Event::Answer(s),
+                Ok(_) => Event::Failed(ClientError::BadAnswer),
+                Err(e) => Event::Failed(e),
+            });
+        });
+    }
+
+    fn reconcile_clock(self: &Rc<Self>) {
+        let want = self.alive.get() && self.machine.with_untracked(Machine::needs_clock);
+        let mut ticker = self.ticker.borrow_mut();
+        match (want, ticker.is_some()) {
+            (true, false) => {
+                let weak = Rc::downgrade(self);
+                *ticker = set_interval_with_handle(
+                    move || {
+                        if let Some(ctl) = weak.upgrade() {
+                            ctl.now.set(dom::now());
+                            ctl.dispatch(Event::Tick);
+                        }
+                    },
+                    Duration::from_secs(1),
+                )
+                .ok();
+                self.now.set(dom::now());
+            }
+            (false, true) => {
+                if let Some(t) = ticker.take() {
+                    t.clear();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The page's return from the bank or the webview: the first widget to start checks
+    /// it with the proxy (the `state` is single use), and the answer goes to the widget
+    /// of the connection it was for.
+    fn check_return(self: &Rc<Self>) {
+        let slot = RETURN.with(|r| match &*r.borrow() {
+            ReturnSlot::Unchecked => None,
+            ReturnSlot::Pending => Some(None),
+            ReturnSlot::Done(res) => Some(res.as_deref().cloned()),
+        });
+        match slot {
+            Some(Some(result)) if result.connection_id == self.connection_id() => {
+                self.dispatch(Event::Returned(result));
+            }
+            Some(_) => {}
+            None => {
+                let Some(params) = dom::callback_params() else {
+                    RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Done(None));
+                    return;
+                };
+                RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Pending);
+                // At once, so a reload never presents the single-use state twice.
+                dom::strip_callback_params();
+                let reply = self
+                    .client
+                    .call(&self.endpoint(), Call::Callback(params), None);
+                let this = Rc::clone(self);
+                leptos::task::spawn_local(async move {
+                    match reply.await {
+                        Ok(Answer::Callback(result)) => {
+                            RETURN
+                                .with(|r| *r.borrow_mut() = ReturnSlot::Done(Some(Box::new(result.clone()))));
+                            let live: Vec<Rc<Ctl>> = LIVE
+                                .with(|l| l.borrow().iter().filter_map(Weak::upgrade).collect());
+                            for ctl in live {
+                                if ctl.alive.get() && ctl.connection_id() == result.connection_id {
+                                    ctl.dispatch(Event::Returned(result.clone()));
+                                }
+                            }
+                        }
+                        other => {
+                            RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Done(None));
+                            let err = match other {
+                                Err(e) => e,
+                                Ok(_) => ClientError::BadAnswer,
+                            };
+                            if this.alive.get() && err != ClientError::Aborted {
+                                this.run(Effect::EmitError {
+                                    code: err.code().to_owned(),
+                                    message: err.message(),
+                                });
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /// Forgets any page return checked so far (tests mount many widgets on one page).
+    pub fn reset_page_return() {
+        RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Unchecked);
+    }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,166 @@
+//! Small browser helpers: the clock, `RegExp`, host events, dates, the address bar.
+
+use js_sys::{Object, Reflect};
+use mend_model::api::CallbackRequest;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RegExp`, bound with a catching constructor: Powens' patterns are PCRE and may
+    /// not compile in JavaScript; such a pattern is left to the proxy to check.
+    #[wasm_bindgen(js_name = RegExp)]
+    type SafeRegExp;
+    #[wasm_bindgen(constructor, catch, js_class = "RegExp")]
+    fn new(pattern: &str, flags: &str) -> Result<SafeRegExp, JsValue>;
+    #[wasm_bindgen(method)]
+    fn test(this: &SafeRegExp, s: &str) -> bool;
+}
+
+/// Milliseconds since the epoch.
+pub fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Whether `value` matches `pattern` with the browser's own `RegExp`; `None` when the
+/// pattern does not compile.
+pub fn regex_matches(pattern: &str, value: &str) -> Option<bool> {
+    SafeRegExp::new(pattern, "u")
+        .or_else(|_| SafeRegExp::new(pattern, ""))
+        .ok()
+        .map(|re| re.test(value))
+}
+
+/// A plain object from pairs, for an event's `detail`.
+pub fn object(pairs: &[(&str, JsValue)]) -> Object {
+    let o = Object::new();
+    for (k, v) in pairs {
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o
+}
+
+/// Dispatches a `CustomEvent` that bubbles and is `composed` (crosses the shadow
+/// boundary). Returns false when the host called `preventDefault()`.
+pub fn emit(target: &web_sys::EventTarget, name: &str, detail: &Object, cancelable: bool) -> bool {
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_cancelable(cancelable);
+    init.set_detail(detail);
+    match web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+        Ok(ev) => target.dispatch_event(&ev).unwrap_or(true),
+        Err(_) => true,
+    }
+}
+
+/// A date of the proxy (RFC 3339) for people, in `lang`; the raw string if the
+/// browser can't read it.
+pub fn format_date(iso: &str, lang: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(iso));
+    if date.get_time().is_nan() {
+        return iso.to_owned();
+    }
+    let opts = object(&[
+        ("dateStyle", "medium".into()),
+        ("timeStyle", "short".into()),
+    ]);
+    date.to_locale_string(lang, &opts).into()
+}
+
+/// The page's language: `<html lang>`, else the browser's, else `en`.
+pub fn page_lang() -> String {
+    let doc_lang = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|e| e.get_attribute("lang"))
+        .filter(|l| !l.trim().is_empty());
+    doc_lang
+        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// This page without query or fragment: the default `redirect-uri`.
+pub fn page_without_query() -> String {
+    web_sys::window()
+        .map(|w| w.location())
+        .and_then(|l| Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?)))
+        .unwrap_or_default()
+}
+
+/// Sends the top window to `url`; the widget's own window if the top one is
+/// cross-origin and refuses.
+pub fn navigate_top(url: &str) {
+    let Some(win) = web_sys::window() else { return };
+    let top_ok = win
+        .top()
+        .ok()
+        .flatten()
+        .map(|top| top.location().set_href(url).is_ok())
+        .unwrap_or(false);
+    if !top_ok {
+        let _ = win.location().set_href(url);
+    }
+}
+
+/// The query parameters of a return from the webview or the bank, if this page is one
+/// (it has a `state` parameter).
+pub fn callback_params() -> Option<CallbackRequest> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    let state = params.get("state")?;
+    Some(CallbackRequest {
+        state: Some(state),
+        error: params.get("error"),
+        error_description: params.get("error_description"),
+        id_connection: params.get("id_connection"),
+        connection_id: params.get("connection_id"),
+    })
+}
+
+/// Removes the return's parameters from the address bar (so a reload doesn't replay
+/// them), keeping the host's own.
+pub fn strip_callback_params() {
+    let Some(win) = web_sys::window() else { return };
+    let Ok(href) = win.location().href() else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::new(&href) else {
+        return;
+    };
+    let params = url.search_params();
+    for p in [
+        "state",
+        "error",
+        "error_description",
+        "id_connection",
+        "connection_id",
+        "code",
+    ] {
+        params.delete(p);
+    }
+    if let Ok(history) = win.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url.href()));
+    }
+}
+
+/// Whether the page is in the background (watching pauses then).
+pub fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+/// Whether keyboard focus is inside `host` (or on it): only then does the widget move
+/// focus, so a background change never steals it from the host page.
+pub fn focus_within(host: &web_sys::HtmlElement) -> bool {
+    let Some(active) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+    else {
+        return false;
+    };
+    let host_el: &web_sys::Element = host.unchecked_ref();
+    active == *host_el || host.contains(Some(&active))
+}
