@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// Requests per minute allowed to one session user on `/api`.
     #[arg(long, env = "MEND_RATE_LIMIT_PER_SESSION", default_value = "300")]
     pub mend_rate_limit_per_session: u32,
+    /// Long-polls one session user may hold open at once.
+    #[arg(long, env = "MEND_MAX_WAITS_PER_USER", default_value = "64")]
+    pub mend_max_waits_per_user: usize,
 }
 
 /// Options of `mend-proxy session`.
@@ -196,6 +199,8 @@ pub struct Config {
     /// Sandbox mode only: adjusts the simulator's configuration (timings) before it
     /// starts. Tests use it; `None` keeps the demo defaults.
     pub sandbox_setup: Option<fn(&mut mend_sandbox::SandboxConfig)>,
+    /// Long-polls one session user may hold open at once (more answer 429).
+    pub max_waiters_per_user: usize,
 }
 
 impl Config {
@@ -215,6 +220,7 @@ impl Config {
             rate_limit_per_ip: 600,
             rate_limit_per_session: 300,
             sandbox_setup: None,
+            max_waiters_per_user: 64,
         }
     }
 
@@ -370,6 +376,7 @@ impl Config {
             rate_limit_per_ip: args.mend_rate_limit_per_ip,
             rate_limit_per_session: args.mend_rate_limit_per_session,
             sandbox_setup: None,
+            max_waiters_per_user: args.mend_max_waits_per_user.max(1),
         })
     }
 }

@@ -189,6 +189,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         watchers: Watchers::new(
             powens.clone(),
             config.poll_interval,
+            config.max_waiters_per_user,
             config.agent_status,
             metrics.clone(),
         ),

@@ -13,7 +13,7 @@
 
 use mend_model::api::ErrorCode;
 use mend_model::{AccessToken, AuthCode, Connection, PowensError, WebauthUrl};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -527,11 +527,6 @@ fn jittered(d: Duration) -> Duration {
     d.mul_f64(0.5 + f64::from(r) / 65536.0)
 }
 
-/// Whether a status is worth a retry (exposed for tests of the mapping).
-pub fn is_transient(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,7 +569,6 @@ mod tests {
             retry_after: Some(Duration::from_secs(1)),
         };
         assert!(e.retryable());
-        assert!(is_transient(StatusCode::BAD_GATEWAY));
     }
 
     #[test]

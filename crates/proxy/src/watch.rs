@@ -52,18 +52,37 @@ struct Inner {
     pollers: Mutex<HashMap<Key, watch::Sender<Snapshot>>>,
     /// The latest result per connection, kept for one interval.
     recent: Mutex<HashMap<Key, Stamped>>,
+    /// Long-polls waiting now, per user.
+    per_user: Mutex<HashMap<i64, usize>>,
+    /// Most long-polls one user may hold at once.
+    max_per_user: usize,
     powens: PowensClient,
     interval: Duration,
     agent_status: bool,
     metrics: Metrics,
 }
 
-/// Decrements the waiter gauge when a long-poll ends, however it ends.
-struct WaiterGuard(Metrics);
+/// Counts a long-poll (gauge and per-user count) until it ends, however it ends.
+struct WaiterGuard {
+    watchers: Watchers,
+    user: i64,
+}
 
 impl Drop for WaiterGuard {
     fn drop(&mut self) {
-        self.0.waiters(-1);
+        self.watchers.inner.metrics.waiters(-1);
+        let mut per_user = self
+            .watchers
+            .inner
+            .per_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = per_user.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                per_user.remove(&self.user);
+            }
+        }
     }
 }
 
@@ -72,10 +91,12 @@ fn newer(current: &Snapshot, at: Instant) -> bool {
 }
 
 impl Watchers {
-    /// A registry polling through `powens` every `interval`.
+    /// A registry polling through `powens` every `interval`, allowing each user
+    /// `max_per_user` simultaneous long-polls.
     pub fn new(
         powens: PowensClient,
         interval: Duration,
+        max_per_user: usize,
         agent_status: bool,
         metrics: Metrics,
     ) -> Self {
@@ -83,6 +104,8 @@ impl Watchers {
             inner: Arc::new(Inner {
                 pollers: Mutex::new(HashMap::new()),
                 recent: Mutex::new(HashMap::new()),
+                per_user: Mutex::new(HashMap::new()),
+                max_per_user,
                 powens,
                 interval,
                 agent_status,
@@ -204,9 +227,26 @@ impl Watchers {
         wait: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<ConnectionStatus, ApiError> {
-        let metrics = self.inner.metrics.clone();
-        metrics.waiters(1);
-        let _guard = WaiterGuard(metrics);
+        {
+            let mut per_user = self
+                .inner
+                .per_user
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let n = per_user.entry(user).or_default();
+            if *n >= self.inner.max_per_user {
+                // One user holding thousands of open requests is an attack, not a widget.
+                return Err(ApiError::RateLimited {
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            *n += 1;
+        }
+        self.inner.metrics.waiters(1);
+        let _guard = WaiterGuard {
+            watchers: self.clone(),
+            user,
+        };
         let deadline = tokio::time::Instant::now() + wait;
         let mut rx = self.subscribe(user, id);
         let mut since = since.map(str::to_owned);

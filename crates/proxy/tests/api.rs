@@ -1708,3 +1708,37 @@ fn the_command_line_exits_2_naming_the_variable_and_prints_sessions() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MEND_SESSION_SECRET"));
 }
+
+#[tokio::test]
+async fn one_user_cannot_hold_more_long_polls_than_allowed() {
+    let app = spawn_with(|c| c.max_waiters_per_user = 2).await;
+    let token = app.demo();
+    let hold = |app: &TestApp| {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/v1/connections/114?wait=3&since=someFutureState"),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    };
+    let first = hold(&app);
+    let second = hold(&app);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let a = app.wait_connection(114, &token, 3, "someFutureState").await;
+    a.error(429, "rate_limited");
+    assert!(a.header("retry-after").is_some());
+    // Plain reads still work, and the waits answer normally.
+    app.get_connection(114, &token).await.status_body();
+    assert_eq!(first.await.unwrap().unwrap(), StatusCode::OK);
+    assert_eq!(second.await.unwrap().unwrap(), StatusCode::OK);
+    app.wait_connection(114, &token, 1, "someFutureState")
+        .await
+        .status_body();
+}

@@ -61,6 +61,7 @@ fn serve_child() {
         cfg.poll_interval = POLL;
         cfg.rate_limit_per_ip = 100_000_000;
         cfg.rate_limit_per_session = 100_000_000;
+        cfg.max_waiters_per_user = usize::MAX;
         cfg.sandbox_setup = Some(|c| {
             c.decoupled_delay = Duration::from_millis(700);
             c.validating_delay = Duration::from_millis(700);
