@@ -53,7 +53,14 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         .await;
     let status = res.status().as_u16();
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    span.in_scope(|| tracing::info!(status, elapsed_ms, "answered"));
+    span.in_scope(|| {
+        // The in-process sandbox's own traffic (sandbox mode) is debug noise.
+        if route.starts_with("/sandbox") {
+            tracing::debug!(status, elapsed_ms, "answered");
+        } else {
+            tracing::info!(status, elapsed_ms, "answered");
+        }
+    });
     state.metrics.http(&route, status);
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
