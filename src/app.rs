@@ -520,8 +520,9 @@ impl Ctl {
                 leptos::task::spawn_local(async move {
                     match reply.await {
                         Ok(Answer::Callback(result)) => {
-                            RETURN
-                                .with(|r| *r.borrow_mut() = ReturnSlot::Done(Some(Box::new(result.clone()))));
+                            RETURN.with(|r| {
+                                *r.borrow_mut() = ReturnSlot::Done(Some(Box::new(result.clone())))
+                            });
                             let live: Vec<Rc<Ctl>> = LIVE
                                 .with(|l| l.borrow().iter().filter_map(Weak::upgrade).collect());
                             for ctl in live {

@@ -243,7 +243,7 @@ pub struct Recorded {
 /// other call with nothing scripted answers the last status given, else `Network`.
 #[derive(Debug, Default)]
 pub struct FakeClient {
-    script: RefCell<VecDeque<(Option<Kind>, Scripted)>>,
+    script: RefCell<VecDeque<(Option<Kind>, Option<Scripted>)>>,
     calls: RefCell<Vec<Recorded>>,
     last_status: RefCell<Option<ConnectionStatus>>,
 }
@@ -286,13 +286,21 @@ impl FakeClient {
 
     /// Queues an answer for the next call of any fitting kind.
     pub fn answer(&self, answer: Result<Answer, ClientError>) -> &Self {
-        self.script.borrow_mut().push_back((None, answer));
+        self.script.borrow_mut().push_back((None, Some(answer)));
+        self
+    }
+
+    /// Makes the next call of `kind` never answer (a slow proxy).
+    pub fn hang(&self, kind: Kind) -> &Self {
+        self.script.borrow_mut().push_back((Some(kind), None));
         self
     }
 
     /// Queues an answer for the next call of `kind` only.
     pub fn answer_to(&self, kind: Kind, answer: Result<Answer, ClientError>) -> &Self {
-        self.script.borrow_mut().push_back((Some(kind), answer));
+        self.script
+            .borrow_mut()
+            .push_back((Some(kind), Some(answer)));
         self
     }
 
@@ -316,17 +324,18 @@ impl FakeClient {
             .collect()
     }
 
-    fn take(&self, call: &Call) -> Option<Result<Answer, ClientError>> {
+    fn take(&self, call: &Call) -> Option<Option<Scripted>> {
         let kind = Kind::of(call);
         let mut script = self.script.borrow_mut();
         let pos = script.iter().position(|(k, a)| match (k, a) {
             (Some(k), _) => *k == kind,
-            (None, Err(_)) => kind != Kind::LongPoll,
-            (None, Ok(Answer::Status(_))) => {
+            (None, None) => false,
+            (None, Some(Err(_))) => kind != Kind::LongPoll,
+            (None, Some(Ok(Answer::Status(_)))) => {
                 matches!(kind, Kind::Get | Kind::Action)
             }
-            (None, Ok(Answer::Redirect(_))) => kind == Kind::Redirect,
-            (None, Ok(Answer::Callback(_))) => kind == Kind::Callback,
+            (None, Some(Ok(Answer::Redirect(_)))) => kind == Kind::Redirect,
+            (None, Some(Ok(Answer::Callback(_)))) => kind == Kind::Callback,
         })?;
         script.remove(pos).map(|(_, a)| a)
     }
@@ -339,7 +348,8 @@ impl Api for FakeClient {
             to: to.clone(),
         });
         let answer = match self.take(&call) {
-            Some(answer) => answer,
+            Some(Some(answer)) => answer,
+            Some(None) => return Box::pin(std::future::pending()),
             None if call.is_long_poll() => return Box::pin(std::future::pending()),
             None => match (&call, self.last_status.borrow().clone()) {
                 (Call::Status { .. } | Call::Resume { .. } | Call::Sync { .. }, Some(s)) => {

@@ -1,8 +1,228 @@
-//! The standalone demo (placeholder filled in below).
+//! The standalone demo page (`--features demo`): one `<mend-connection>` per
+//! connection of the proxy's sandbox (`GET /api/v1/demo/connections`), each with a
+//! demo session (`GET /api/v1/demo/session?connection=ID`), plus a log of the events
+//! the widgets send to their host. Routes (under `/widget/`): `/` all of them,
+//! `/c/:id` one alone. Works behind `trunk serve` (which forwards `/api` and
+//! `/sandbox` to the proxy) and served by the proxy itself.
+
 use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_params_map;
+use leptos_router::path;
+use serde::Deserialize;
+
+/// One connection of the demo data set.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DemoConnection {
+    /// Connection id (101–116).
+    pub id: i64,
+    /// Its Powens state, for the page's own labels.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// A short title.
+    #[serde(default)]
+    pub title: String,
+    /// What the state means and what to try.
+    #[serde(default)]
+    pub explanation: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Session {
+    session: String,
+}
+
+async fn connections() -> Result<Vec<DemoConnection>, String> {
+    let resp = gloo_net::http::Request::get("/api/v1/demo/connections")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.ok() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    resp.json().await.map_err(|e| e.to_string())
+}
+
+async fn session(id: i64) -> Option<String> {
+    let resp = gloo_net::http::Request::get(&format!("/api/v1/demo/session?connection={id}"))
+        .send()
+        .await
+        .ok()?;
+    resp.json::<Session>().await.ok().map(|s| s.session)
+}
+
+/// The page's settings, shared by every widget on it.
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    lang: RwSignal<String>,
+    theme: RwSignal<String>,
+    compact: RwSignal<bool>,
+}
 
 /// The demo page.
 #[component]
 pub fn Demo() -> impl IntoView {
-    view! { <main>"demo"</main> }
+    let settings = Settings {
+        lang: RwSignal::new("en".to_owned()),
+        theme: RwSignal::new("auto".to_owned()),
+        compact: RwSignal::new(false),
+    };
+    provide_context(settings);
+    let list = LocalResource::new(connections);
+    provide_context(list);
+    view! {
+        <Router base="/widget">
+            <main class="demo">
+                <h1>"Mend: repair a bank connection in place"</h1>
+                <p class="demo__intro">
+                    "Every connection below is in another Powens state, served by the proxy's sandbox. "
+                    "Each card is one "<code>"<mend-connection>"</code>" element. Decoupled approvals are "
+                    "given in the sandbox's "<a href="/sandbox/bank/app" target="_blank">"bank app"</a>"."
+                </p>
+                <Toolbar/>
+                <Routes fallback=|| view! { <p>"Not found. "<A href="/">"All connections"</A></p> }>
+                    <Route path=path!("/") view=All/>
+                    <Route path=path!("/c/:id") view=One/>
+                </Routes>
+                <EventLog/>
+            </main>
+        </Router>
+    }
 }
+
+#[component]
+fn Toolbar() -> impl IntoView {
+    let s = expect_context::<Settings>();
+    view! {
+        <div class="demo__toolbar">
+            <label>"Language "
+                <select on:change=move |ev| s.lang.set(event_target_value(&ev))>
+                    <option value="en">"English"</option>
+                    <option value="fr">"Français"</option>
+                </select>
+            </label>
+            <label>"Theme "
+                <select on:change=move |ev| s.theme.set(event_target_value(&ev))>
+                    <option value="auto">"auto"</option>
+                    <option value="light">"light"</option>
+                    <option value="dark">"dark"</option>
+                </select>
+            </label>
+            <label>
+                <input type="checkbox" on:change=move |ev| s.compact.set(event_target_checked(&ev))/>
+                " compact"
+            </label>
+        </div>
+    }
+}
+
+type List = LocalResource<Result<Vec<DemoConnection>, String>>;
+
+#[component]
+fn All() -> impl IntoView {
+    let list = expect_context::<List>();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading the sandbox's connections…"</p> }>
+            {move || list.get().map(|r| match r {
+                Ok(items) => view! {
+                    <ul class="demo__list">
+                        {items.into_iter().map(|c| view! { <Card c=c/> }).collect_view()}
+                    </ul>
+                }.into_any(),
+                Err(e) => view! { <Unreachable error=e/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn One() -> impl IntoView {
+    let list = expect_context::<List>();
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()));
+    view! {
+        <p><A href="/">"← All connections"</A></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || list.get().map(|r| match r {
+                Ok(items) => match items.into_iter().find(|c| Some(c.id) == id()) {
+                    Some(c) => view! { <ul class="demo__list"><Card c=c/></ul> }.into_any(),
+                    None => view! { <p>"No such demo connection."</p> }.into_any(),
+                },
+                Err(e) => view! { <Unreachable error=e/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Unreachable(error: String) -> impl IntoView {
+    view! {
+        <p role="alert">
+            "The proxy's sandbox can't be reached ("{error}"). Start it with "
+            <code>"cargo run -p mend-proxy -- serve"</code>" (it listens on 127.0.0.1:8787)."
+        </p>
+    }
+}
+
+/// One demo connection and its widget.
+#[component]
+fn Card(c: DemoConnection) -> impl IntoView {
+    let s = expect_context::<Settings>();
+    let id = c.id;
+    let session = LocalResource::new(move || session(id));
+    // The return address the sandbox allows: this demo's root, on this origin.
+    let redirect = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .map(|o| format!("{o}/widget/"))
+        .unwrap_or_default();
+    let state = c.state.clone().unwrap_or_else(|| "null".to_owned());
+    view! {
+        <li class="demo__item" id=format!("c{id}")>
+            <h2>{c.title}" "<small><code>{state}</code>" · #"{id}</small></h2>
+            <p>{c.explanation}" "<A href=format!("/c/{id}")>"Open alone"</A></p>
+            <mend-connection
+                connection-id=id.to_string()
+                session=move || session.get().flatten()
+                redirect-uri=redirect
+                lang=move || s.lang.get()
+                theme=move || s.theme.get()
+                compact=move || s.compact.get().then_some("")
+            ></mend-connection>
+        </li>
+    }
+}
+
+/// The events the widgets sent to this page, newest first.
+#[component]
+fn EventLog() -> impl IntoView {
+    let log = RwSignal::new(Vec::<String>::new());
+    for name in [
+        "mend:state",
+        "mend:resolved",
+        "mend:redirect",
+        "mend:session-expired",
+        "mend:error",
+    ] {
+        let handle = window_event_listener_untyped(name, move |ev| {
+            let detail = ev
+                .dyn_ref::<web_sys::CustomEvent>()
+                .map(|c| c.detail())
+                .and_then(|d| js_sys::JSON::stringify(&d).ok())
+                .and_then(|s| s.as_string())
+                .unwrap_or_default();
+            log.update(|l| {
+                l.insert(0, format!("{} {detail}", ev.type_()));
+                l.truncate(50);
+            });
+        });
+        on_cleanup(move || handle.remove());
+    }
+    view! {
+        <h2>"Events sent to this page"</h2>
+        <ol class="demo__log" aria-live="off">
+            {move || log.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
+        </ol>
+    }
+}
+
+use wasm_bindgen::JsCast;

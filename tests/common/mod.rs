@@ -68,7 +68,7 @@ pub struct Mounted {
     pub shadow: web_sys::ShadowRoot,
     pub widget: Option<Widget>,
     pub fake: Rc<FakeClient>,
-    pub events: Rc<RefCell<Vec<(String, JsValue)>>>,
+    pub events: Rc<RefCell<Vec<(String, JsValue, bool)>>>,
     _listeners: Vec<Closure<dyn Fn(web_sys::Event)>>,
 }
 
@@ -116,7 +116,8 @@ pub fn mount_with(fake: Rc<FakeClient>, attrs: &[(&str, &str)]) -> Mounted {
                 // Never leave the test page.
                 ev.prevent_default();
             }
-            events.borrow_mut().push((ev.type_(), detail));
+            let cancelable = ev.cancelable();
+            events.borrow_mut().push((ev.type_(), detail, cancelable));
         });
         // On the document: proves the events bubble and cross the shadow boundary.
         doc.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref())
@@ -144,7 +145,7 @@ pub fn mount_status(s: ConnectionStatus) -> Mounted {
 
 /// Lets the reactive system and the fake's futures run.
 pub async fn settle() {
-    for _ in 0..4 {
+    for _ in 0..10 {
         leptos::task::tick().await;
     }
 }
@@ -214,7 +215,7 @@ impl Mounted {
         self.events
             .borrow()
             .iter()
-            .map(|(n, _)| n.clone())
+            .map(|(n, _, _)| n.clone())
             .collect()
     }
 
@@ -223,9 +224,13 @@ impl Mounted {
             .borrow()
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, d)| d.clone())
+            .find(|(n, _, _)| n == name)
+            .map(|(_, d, _)| d.clone())
             .unwrap_or_else(|| panic!("no {name} event"))
+    }
+
+    pub fn cancelable(&self, name: &str) -> bool {
+        self.events.borrow().iter().any(|(n, _, c)| n == name && *c)
     }
 
     pub fn sessions(&self) -> Vec<String> {
@@ -278,4 +283,22 @@ pub fn prop(v: &JsValue, key: &str) -> String {
     } else {
         format!("{p:?}")
     }
+}
+
+/// Waits `ms` of real time (for countdowns and backoff).
+pub async fn wait_ms(ms: i32) {
+    mend::app::sleep(ms).await;
+    settle().await;
+}
+
+/// An error answer of the proxy.
+pub fn api_error(code: &str) -> mend::error::ClientError {
+    let c = mend_model::api::ErrorCode::parse(code);
+    mend::client::error_for(
+        c.http_status(),
+        &format!(
+            r#"{{"error":{{"code":"{code}","message":"Proxy says {code}","request_id":"req-1"}}}}"#
+        ),
+        None,
+    )
 }

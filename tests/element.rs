@@ -1,0 +1,374 @@
+//! The element's contract with its host: events and their `detail`, `data-state` and
+//! `data-action`, attribute changes, the return from a redirect, clean removal, and
+//! text-only rendering of what Powens says.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+use common::*;
+use mend::client::{Answer, Call, Kind};
+use mend_model::api::{CallbackOutcome, CallbackResult, RedirectKind, RedirectUrl};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn number(v: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(v, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()
+}
+
+#[wasm_bindgen_test]
+async fn mend_state_tells_each_change_with_the_previous_state() {
+    let m = mount_status(status(Some("actionNeeded")));
+    settle().await;
+    let d = m.detail("mend:state");
+    assert_eq!(
+        number(&d, "connectionId"),
+        Some(42.0),
+        "a number, not a string"
+    );
+    assert_eq!(prop(&d, "state"), "actionNeeded");
+    assert_eq!(prop(&d, "previous"), "null");
+    m.fake.status(status(Some("SCARequired")));
+    m.click("[data-action=sync]");
+    settle().await;
+    let d = m.detail("mend:state");
+    assert_eq!(prop(&d, "state"), "SCARequired");
+    assert_eq!(prop(&d, "previous"), "actionNeeded");
+    assert_eq!(m.data_state(), "SCARequired");
+}
+
+#[wasm_bindgen_test]
+async fn mend_resolved_when_a_repair_brings_the_state_back_to_null() {
+    let m = mount_status(status(Some("actionNeeded")));
+    settle().await;
+    m.fake.status(status(None));
+    m.click("[data-action=sync]");
+    settle().await;
+    assert_eq!(prop(&m.detail("mend:state"), "state"), "null");
+    assert_eq!(
+        number(&m.detail("mend:resolved"), "connectionId"),
+        Some(42.0)
+    );
+    assert_eq!(m.data_state(), "ok");
+}
+
+#[wasm_bindgen_test]
+async fn mend_redirect_is_cancelable_and_prevent_default_is_honoured() {
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Redirect(RedirectUrl {
+        kind: RedirectKind::Reconnect,
+        url: "https://webview.example/reconnect?code=x".into(),
+    })));
+    let m = mount_with(
+        fake,
+        &[
+            ("redirect-uri", "https://app.example/bank/return"),
+            ("lang", "fr"),
+        ],
+    );
+    settle().await;
+    let before = web_sys::window().unwrap().location().href().unwrap();
+    m.click("[data-action=reconnect]");
+    settle().await;
+    let d = m.detail("mend:redirect");
+    assert!(m.cancelable("mend:redirect"));
+    assert_eq!(number(&d, "connectionId"), Some(42.0));
+    assert_eq!(prop(&d, "kind"), "reconnect");
+    assert_eq!(prop(&d, "url"), "https://webview.example/reconnect?code=x");
+    // The test's listener called preventDefault(): the page stays, the widget too.
+    assert_eq!(
+        web_sys::window().unwrap().location().href().unwrap(),
+        before
+    );
+    assert_eq!(
+        m.host.get_attribute("data-phase").as_deref(),
+        Some("showing")
+    );
+    assert_eq!(m.actions(), ["reconnect", "sync"]);
+    let Some(Call::RedirectUrl { kind, body, .. }) = m.fake.requests().pop() else {
+        panic!("no redirect call")
+    };
+    assert_eq!(kind, RedirectKind::Reconnect);
+    assert_eq!(body.redirect_uri, "https://app.example/bank/return");
+    assert_eq!(body.lang.as_deref(), Some("fr"));
+}
+
+#[wasm_bindgen_test]
+async fn webauth_asks_for_the_webauth_url_with_this_page_as_default_return() {
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("webauthRequired")));
+    fake.answer(Ok(Answer::Redirect(RedirectUrl {
+        kind: RedirectKind::Webauth,
+        url: "https://bank.example/auth".into(),
+    })));
+    let m = mount_with(fake, &[]);
+    settle().await;
+    m.click("[data-action=webauth]");
+    settle().await;
+    assert_eq!(prop(&m.detail("mend:redirect"), "kind"), "webauth");
+    let Some(Call::RedirectUrl { body, kind, .. }) = m.fake.requests().pop() else {
+        panic!("no redirect call")
+    };
+    assert_eq!(kind, RedirectKind::Webauth);
+    let loc = web_sys::window().unwrap().location();
+    assert_eq!(
+        body.redirect_uri,
+        format!("{}{}", loc.origin().unwrap(), loc.pathname().unwrap())
+    );
+}
+
+#[wasm_bindgen_test]
+async fn mend_session_expired_then_a_new_session_re_renders() {
+    let fake = mend::FakeClient::new();
+    fake.answer(Err(api_error("session_expired")));
+    let m = mount_with(fake, &[]);
+    settle().await;
+    assert_eq!(
+        number(&m.detail("mend:session-expired"), "connectionId"),
+        Some(42.0)
+    );
+    m.fake.status(status(Some("wrongpass")));
+    m.host.set_attribute("session", "s2").unwrap();
+    m.widget
+        .as_ref()
+        .unwrap()
+        .set_attribute("session", Some("s2".into()));
+    settle().await;
+    assert_eq!(m.sessions(), ["s1", "s2"]);
+    assert_eq!(m.data_state(), "wrongpass");
+    assert_eq!(m.title(), "Your bank login details no longer work");
+}
+
+#[wasm_bindgen_test]
+async fn mend_error_carries_code_and_message() {
+    let fake = mend::FakeClient::new();
+    fake.answer(Err(api_error("upstream_timeout")));
+    let m = mount_with(fake, &[]);
+    settle().await;
+    let d = m.detail("mend:error");
+    assert_eq!(number(&d, "connectionId"), Some(42.0));
+    assert_eq!(prop(&d, "code"), "upstream_timeout");
+    assert_eq!(prop(&d, "message"), "Proxy says upstream_timeout");
+    assert_eq!(m.data_state(), "unavailable");
+}
+
+#[wasm_bindgen_test]
+async fn every_button_carries_a_data_action() {
+    for state in [
+        None,
+        Some("SCARequired"),
+        Some("webauthRequired"),
+        Some("actionNeeded"),
+        Some("wrongpass"),
+    ] {
+        let mut s = status(state);
+        s.fields = vec![field("password", "password")];
+        let m = mount_status(s);
+        settle().await;
+        let buttons = m.all("button");
+        assert!(!buttons.is_empty());
+        for b in buttons {
+            let a = b.get_attribute("data-action").unwrap_or_default();
+            assert!(
+                [
+                    "submit",
+                    "resume",
+                    "reconnect",
+                    "webauth",
+                    "sync",
+                    "retry",
+                    "dismiss"
+                ]
+                .contains(&a.as_str()),
+                "{state:?}: {a:?}"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_new_connection_id_fetches_that_connection() {
+    let m = mount_status(status(Some("bug")));
+    settle().await;
+    let mut other = status(None);
+    other.id = 43;
+    m.fake.status(other);
+    m.widget
+        .as_ref()
+        .unwrap()
+        .set_attribute("connection-id", Some("43".into()));
+    settle().await;
+    assert_eq!(
+        m.fake.requests().last(),
+        Some(&Call::Status { id: 43, wait: None })
+    );
+    assert_eq!(m.data_state(), "ok");
+    assert_eq!(number(&m.detail("mend:state"), "connectionId"), Some(43.0));
+}
+
+#[wasm_bindgen_test]
+async fn api_base_defaults_to_the_script_s_origin_and_follows_the_attribute() {
+    let m = mount_status(status(None));
+    settle().await;
+    assert_eq!(m.endpoint().base, "https://proxy.test");
+    assert_eq!(m.endpoint().session, "s1");
+    m.fake.status(status(None));
+    m.widget
+        .as_ref()
+        .unwrap()
+        .set_attribute("api-base", Some("https://other.test".into()));
+    settle().await;
+    assert_eq!(m.endpoint().base, "https://other.test");
+}
+
+#[wasm_bindgen_test]
+async fn refresh_fetches_again() {
+    let m = mount_status(status(None));
+    settle().await;
+    m.widget.as_ref().unwrap().refresh();
+    settle().await;
+    assert_eq!(m.fake.requests().len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn nothing_is_requested_after_removal() {
+    let fake = mend::FakeClient::new();
+    fake.answer(Err(mend::error::ClientError::Network)); // a retry is due in 2 s
+    let mut m = mount_with(fake, &[]);
+    settle().await;
+    assert_eq!(m.data_state(), "unavailable");
+    let calls = m.fake.calls().len();
+    m.unmount();
+    assert!(m.shadow.first_element_child().is_none(), "the view is gone");
+    wait_ms(2600).await;
+    assert_eq!(m.fake.calls().len(), calls, "no retry after removal");
+}
+
+#[wasm_bindgen_test]
+async fn a_long_poll_is_aborted_on_removal() {
+    let mut m = mount_status(status(Some("validating")));
+    settle().await;
+    assert!(m.fake.calls().iter().any(|r| r.call.is_long_poll()));
+    let calls = m.fake.calls().len();
+    m.unmount();
+    m.fake.status(status(None));
+    wait_ms(1200).await;
+    assert_eq!(m.fake.calls().len(), calls);
+}
+
+#[wasm_bindgen_test]
+async fn hostile_strings_are_rendered_as_text() {
+    let evil = "<img src=x onerror=\"window.__pwned=1\">";
+    let mut s = status(Some("additionalInformationNeeded"));
+    s.message = Some(evil.into());
+    s.connector = Some(evil.into());
+    let mut f = field("otp", "text");
+    f.label = evil.into();
+    f.description = Some(evil.into());
+    s.fields = vec![f];
+    s.sources = vec![source(evil, None)];
+    let m = mount_status(s);
+    settle().await;
+    assert!(
+        m.q("img").is_none(),
+        "no element was created from Powens' strings"
+    );
+    assert_eq!(m.text(".mend__message"), evil);
+    assert_eq!(m.text(".mend__bank"), evil);
+    assert_eq!(m.text("label").trim(), evil);
+    assert_eq!(m.text(".mend__help"), evil);
+    assert!(m.text(".mend__sources li").starts_with(evil));
+}
+
+#[wasm_bindgen_test]
+async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    history
+        .replace_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some(&format!("{path}?keep=1&state=signed.abc&id_connection=42")),
+        )
+        .unwrap();
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Callback(CallbackResult {
+        connection_id: 42,
+        kind: RedirectKind::Webauth,
+        outcome: CallbackOutcome::Completed,
+        error: None,
+        status: status(None),
+    })));
+    let m = mount_with(fake, &[]);
+    settle().await;
+    let search = win.location().search().unwrap();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    let callback = m
+        .fake
+        .requests()
+        .into_iter()
+        .find_map(|c| match c {
+            Call::Callback(r) => Some(r),
+            _ => None,
+        })
+        .expect("the return was checked");
+    assert_eq!(callback.state.as_deref(), Some("signed.abc"));
+    assert_eq!(callback.id_connection.as_deref(), Some("42"));
+    assert_eq!(
+        search, "?keep=1",
+        "the return's parameters are gone, the host's stay"
+    );
+    assert_eq!(m.data_state(), "ok");
+    assert_eq!(
+        m.text(".mend__notice-text"),
+        "All set: your bank connection works again."
+    );
+    assert!(m.event_names().contains(&"mend:resolved".to_owned()));
+}
+
+#[wasm_bindgen_test]
+async fn a_cancelled_return_says_so() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    history
+        .replace_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some(&format!("{path}?state=s&error=access_denied")),
+        )
+        .unwrap();
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer_to(
+        Kind::Callback,
+        Ok(Answer::Callback(CallbackResult {
+            connection_id: 42,
+            kind: RedirectKind::Reconnect,
+            outcome: CallbackOutcome::Cancelled,
+            error: Some("access_denied".into()),
+            status: status(Some("SCARequired")),
+        })),
+    );
+    let m = mount_with(fake, &[]);
+    settle().await;
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    assert_eq!(
+        m.text(".mend__notice-text"),
+        "You cancelled at your bank. Nothing has changed."
+    );
+    m.click("[data-action=dismiss]");
+    settle().await;
+    assert!(m.q(".mend__notice").is_none());
+}
