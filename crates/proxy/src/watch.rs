@@ -86,6 +86,31 @@ impl Drop for WaiterGuard {
     }
 }
 
+/// Removes a poller's channel from the registry when the poller ends.
+struct Registered {
+    watchers: Watchers,
+    key: Key,
+    tx: watch::Sender<Snapshot>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut pollers = self
+            .watchers
+            .inner
+            .pollers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if pollers
+            .get(&self.key)
+            .is_some_and(|t| t.same_channel(&self.tx))
+        {
+            pollers.remove(&self.key);
+        }
+        self.watchers.inner.metrics.pollers(-1);
+    }
+}
+
 fn newer(current: &Snapshot, at: Instant) -> bool {
     current.as_ref().is_none_or(|c| c.at <= at)
 }
@@ -185,12 +210,21 @@ impl Watchers {
     async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>, mut next: Instant) {
         let inner = &self.inner;
         inner.metrics.pollers(1);
+        // However this task ends (even by a panic), its channel leaves the registry, so
+        // waiters are never left subscribed to a poller that is gone.
+        let _registered = Registered {
+            watchers: self.clone(),
+            key: (user, id),
+            tx: tx.clone(),
+        };
         tracing::debug!(user, connection = id, "poller started");
         loop {
             tokio::time::sleep_until(next.into()).await;
             {
                 let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
                 if tx.receiver_count() == 0 {
+                    // Under the lock: a new waiter either subscribed before (and we go
+                    // on) or will find no entry and start a fresh poller.
                     pollers.remove(&(user, id));
                     break;
                 }
@@ -212,7 +246,6 @@ impl Watchers {
             );
             next = started + inner.interval;
         }
-        inner.metrics.pollers(-1);
         tracing::debug!(user, connection = id, "poller stopped: nobody waits");
     }
 
