@@ -80,6 +80,15 @@ fn check_one(field: &ConnectorField, value: &str) -> Option<FieldProblem> {
     {
         return Some(FieldProblem::NotInList);
     }
+    // Powens takes dates as `yyyy-mm-dd` and numbers as decimal text.
+    let well_typed = match field.kind {
+        FieldType::Date => is_iso_date(value.trim()),
+        FieldType::Number => value.trim().parse::<f64>().is_ok_and(f64::is_finite),
+        _ => true,
+    };
+    if !well_typed {
+        return Some(FieldProblem::Pattern);
+    }
     if let Some(pattern) = field.regex.as_deref().filter(|p| !p.is_empty()) {
         match compile(pattern) {
             Some(re) if !re.is_match(value) => return Some(FieldProblem::Pattern),
@@ -90,6 +99,18 @@ fn check_one(field: &ConnectorField, value: &str) -> Option<FieldProblem> {
         }
     }
     None
+}
+
+/// `yyyy-mm-dd`, a real calendar date.
+fn is_iso_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && mend_model::PowensDateTime::parse(v).is_ok()
 }
 
 fn compile(pattern: &str) -> Option<regex::Regex> {
@@ -160,6 +181,26 @@ mod tests {
             check(&f, &vals(&[("resume", "true")])).unwrap_err()["resume"],
             FieldProblem::Unknown
         );
+    }
+
+    #[test]
+    fn dates_and_numbers_must_be_well_formed() {
+        let f = [
+            field("birth", FieldType::Date, true, None),
+            field("n", FieldType::Number, false, None),
+        ];
+        assert_eq!(
+            check(&f, &vals(&[("birth", "1990-02-28"), ("n", "12.5")])),
+            Ok(())
+        );
+        let err = check(&f, &vals(&[("birth", "1990-02-30"), ("n", "twelve")])).unwrap_err();
+        assert_eq!(err["birth"], FieldProblem::Pattern);
+        assert_eq!(err["n"], FieldProblem::Pattern);
+        assert_eq!(
+            check(&f, &vals(&[("birth", "28/02/1990")])).unwrap_err()["birth"],
+            FieldProblem::Pattern
+        );
+        assert!(check(&f, &vals(&[("birth", "1990-02-28 10:00:00")])).is_err());
     }
 
     #[test]

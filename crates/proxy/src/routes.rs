@@ -226,6 +226,11 @@ async fn submit_fields(
         {
             Err(ApiError::CredentialsRejected)
         }
+        // Powens refused the values themselves (`invalidValue`, `missingParameter`):
+        // a form problem, not an outage. It names no field we could trust.
+        Err(crate::upstream::UpstreamError::Api { status: 400, .. }) => {
+            Err(ApiError::InvalidFields(Default::default()))
+        }
         Err(e) => Err(e.into()),
     }
 }

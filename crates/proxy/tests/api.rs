@@ -1742,3 +1742,26 @@ async fn one_user_cannot_hold_more_long_polls_than_allowed() {
         .await
         .status_body();
 }
+
+#[tokio::test]
+async fn every_field_type_is_checked_before_powens_and_valid_values_repair() {
+    let app = spawn_app().await;
+    let token = app.demo();
+    let bad = json!({"customer_number": "12345678", "pin": "1234", "birth_date": "1990-02-30",
+                     "website": "par", "amount": "a lot"});
+    let fields = app
+        .submit_fields(116, &token, bad)
+        .await
+        .error(422, "invalid_fields")
+        .error
+        .fields
+        .unwrap();
+    assert_eq!(fields["birth_date"], mend_model::api::FieldProblem::Pattern);
+    assert_eq!(fields["amount"], mend_model::api::FieldProblem::Pattern);
+    assert_eq!(fields.len(), 2, "{fields:?}");
+    assert_eq!(app.upstream_count("POST", "/connections/116"), 0);
+    let good = json!({"customer_number": "12345678", "pin": "1234", "birth_date": "1990-02-28",
+                      "website": "pro", "amount": "12.50"});
+    let s = app.submit_fields(116, &token, good).await.status_body();
+    assert!(s.state.is_none(), "{s:?}");
+}
