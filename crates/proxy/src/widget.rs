@@ -77,6 +77,17 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     if status == StatusCode::NOT_FOUND {
         return (StatusCode::NOT_FOUND, "No such widget file.\n").into_response();
     }
+    // ServeDir redirects `dir` to `dir/` relative to the path it saw: put `/widget` back.
+    if status.is_redirection()
+        && let Some(loc) = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+        && loc.starts_with('/')
+        && let Ok(v) = HeaderValue::from_str(&format!("/widget{loc}"))
+    {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
     let is_html = res
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1468,6 +1468,8 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
     )
     .unwrap();
     std::fs::write(dir.0.join("mend.js"), "export default 1;").unwrap();
+    std::fs::create_dir_all(dir.0.join("snippets")).unwrap();
+    std::fs::write(dir.0.join("snippets/index.html"), "<!doctype html>").unwrap();
     std::fs::write(
         dir.0.join("mend-0123456789abcdef_bg.wasm"),
         b"\0asm\x01\0\0\0",
@@ -1516,6 +1518,9 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
         Some("public, max-age=31536000, immutable")
     );
 
+    let sub = app.get("/widget/snippets", None).await;
+    assert!(sub.status.is_redirection());
+    assert_eq!(sub.header("location"), Some("/widget/snippets/"));
     assert_eq!(
         app.get("/widget/nope.js", None).await.status,
         StatusCode::NOT_FOUND
