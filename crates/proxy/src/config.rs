@@ -201,6 +201,8 @@ pub struct Config {
     pub sandbox_setup: Option<fn(&mut mend_sandbox::SandboxConfig)>,
     /// Long-polls one session user may hold open at once (more answer 429).
     pub max_waiters_per_user: usize,
+    /// Longest time a client may take to send a request's headers.
+    pub header_timeout: Duration,
 }
 
 impl Config {
@@ -221,6 +223,7 @@ impl Config {
             rate_limit_per_session: 300,
             sandbox_setup: None,
             max_waiters_per_user: 64,
+            header_timeout: Duration::from_secs(10),
         }
     }
 
@@ -377,6 +380,7 @@ impl Config {
             rate_limit_per_session: args.mend_rate_limit_per_session,
             sandbox_setup: None,
             max_waiters_per_user: args.mend_max_waits_per_user.max(1),
+            header_timeout: Duration::from_secs(10),
         })
     }
 }

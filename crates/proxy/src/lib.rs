@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod redirect_state;
 pub mod routes;
+pub mod serve;
 pub mod session;
 pub mod status;
 pub mod upstream;
@@ -93,6 +94,7 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
+    header_timeout: std::time::Duration,
 }
 
 /// The demo pages, the default `MEND_REDIRECT_URIS` in sandbox mode (Trunk's dev
@@ -223,6 +225,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         router,
         state,
         shutdown: shutdown_tx,
+        header_timeout: config.header_timeout,
     })
 }
 
@@ -264,16 +267,17 @@ impl Application {
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
+        serve::serve(
+            self.listener,
+            self.router,
+            self.header_timeout,
+            async move {
                 signal.await;
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = shutdown.send(true);
-            })
-            .await
+            },
+        )
+        .await
     }
 }
 

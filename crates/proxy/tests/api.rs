@@ -1770,3 +1770,31 @@ async fn every_field_type_is_checked_before_powens_and_valid_values_repair() {
     let s = app.submit_fields(116, &token, good).await.status_body();
     assert!(s.state.is_none(), "{s:?}");
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_with(|c| c.header_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    // Keep trickling one header byte at a time: the deadline is for the whole header.
+    let trickle = async {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if tcp.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+    let read = tokio::time::timeout(Duration::from_secs(3), tcp.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the proxy closed the connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A normal client is unaffected.
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}
