@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
+use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 
@@ -203,7 +203,15 @@ impl std::fmt::Debug for PowensClient {
     }
 }
 
-type TokenCell = Arc<OnceCell<SecretString>>;
+/// The outcome of one renewal, shared by everyone who waited for it.
+type Renewal = Option<Result<SecretString, UpstreamError>>;
+
+/// A user's token, or the renewal in flight.
+#[derive(Default)]
+struct TokenSlot {
+    token: Option<SecretString>,
+    renewing: Option<watch::Receiver<Renewal>>,
+}
 
 struct Inner {
     http: reqwest::Client,
@@ -211,7 +219,7 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     retry_backoff: Duration,
-    tokens: Mutex<HashMap<i64, TokenCell>>,
+    tokens: Mutex<HashMap<i64, TokenSlot>>,
     metrics: Metrics,
 }
 
@@ -391,14 +399,14 @@ impl PowensClient {
     ) -> Result<T, UpstreamError> {
         let mut renewed = false;
         loop {
-            let (cell, token) = self.token(user).await?;
+            let token = self.token(user).await?;
             match self
                 .with_retries(op, &method, path, query, body.as_ref(), Some(&token), retry)
                 .await
             {
                 Err(UpstreamError::Api { status: 401, .. }) if !renewed => {
                     tracing::info!(op, user, "Powens refused the cached token; renewing once");
-                    self.drop_token(user, &cell);
+                    self.drop_token(user, &token);
                     renewed = true;
                 }
                 other => return other,
@@ -472,19 +480,61 @@ impl PowensClient {
     }
 
     /// The user's token: cached, or renewed once for all concurrent callers.
-    async fn token(&self, user: i64) -> Result<(TokenCell, SecretString), UpstreamError> {
-        let cell = {
+    ///
+    /// The renewal runs in its own task, so a caller that goes away (a closed
+    /// browser tab) does not cancel it for the others, and its outcome, success or
+    /// failure, is handed to every caller that waited: during an outage, a hundred
+    /// waiting requests fail together after one renewal, not one after another.
+    async fn token(&self, user: i64) -> Result<SecretString, UpstreamError> {
+        let mut rx = {
             let mut map = self.inner.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(user).or_default().clone()
+            let slot = map.entry(user).or_default();
+            if let Some(token) = &slot.token {
+                return Ok(token.clone());
+            }
+            match &slot.renewing {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    slot.renewing = Some(rx.clone());
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        let result = this.renew(user).await;
+                        {
+                            let mut map =
+                                this.inner.tokens.lock().unwrap_or_else(|p| p.into_inner());
+                            let slot = map.entry(user).or_default();
+                            slot.renewing = None;
+                            if let Ok(token) = &result {
+                                slot.token = Some(token.clone());
+                            }
+                        }
+                        tx.send_replace(Some(result));
+                    });
+                    rx
+                }
+            }
         };
-        let token = cell.get_or_try_init(|| self.renew(user)).await?.clone();
-        Ok((cell, token))
+        let outcome = rx
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| UpstreamError::Unreachable("token renewal abandoned".into()))?;
+        outcome
+            .clone()
+            .unwrap_or_else(|| Err(UpstreamError::Unreachable("no renewal".into())))
     }
 
-    fn drop_token(&self, user: i64, cell: &TokenCell) {
+    /// Forgets `token` if it is still the cached one (another caller may have
+    /// replaced it already).
+    fn drop_token(&self, user: i64, token: &SecretString) {
         let mut map = self.inner.tokens.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(&user).is_some_and(|c| Arc::ptr_eq(c, cell)) {
-            map.remove(&user);
+        if let Some(slot) = map.get_mut(&user)
+            && slot
+                .token
+                .as_ref()
+                .is_some_and(|t| t.expose_secret() == token.expose_secret())
+        {
+            slot.token = None;
         }
     }
 

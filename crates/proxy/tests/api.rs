@@ -1798,3 +1798,23 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     // A normal client is unaffected.
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_an_outage_waiting_requests_share_one_failed_renewal() {
+    let app = spawn_app().await;
+    app.sandbox.set_faults(Faults {
+        fraction: 1.0,
+        latency_ms: 0,
+        kind: Some(FaultKind::ServerError),
+    });
+    let token = app.demo();
+    let gets = (0..20).map(|_| app.get_connection(101, &token));
+    for a in futures_util::future::join_all(gets).await {
+        a.error(502, "upstream_error");
+    }
+    // One renewal of three tries, not one per waiting request.
+    assert_eq!(app.upstream_count("POST", "/auth/renew"), 3);
+    // Powens back: the next request renews and succeeds.
+    app.sandbox.set_faults(Faults::default());
+    app.get_connection(101, &token).await.status_body();
+}
