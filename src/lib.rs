@@ -22,6 +22,7 @@ pub mod element;
 pub mod error;
 pub mod form;
 pub mod i18n;
+pub mod panel;
 pub mod state;
 
 pub use client::{Api, FakeClient, HttpClient};

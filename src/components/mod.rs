@@ -6,52 +6,19 @@
 //! from classes, `data-*` attributes and `style/mend.css`.
 
 mod fields;
-mod panels;
 
 pub use fields::FieldsForm;
-pub use panels::*;
 
 use crate::app::Ctl;
+use crate::dom;
 use crate::element::Attrs;
 use crate::i18n::{self, Texts};
-use crate::state::{Machine, Notice, Phase};
+use crate::panel::{Extra, Panel, panel};
+use crate::state::Notice;
 use leptos::prelude::*;
-use mend_model::ConnectionState;
-use mend_model::api::{Action, CallbackOutcome, ConnectionStatus};
+use mend_model::api::{Action, CallbackOutcome, FieldProblem};
+use std::collections::BTreeMap;
 use std::rc::Rc;
-
-/// The heading of the current panel (also what the live region announces).
-pub fn title(m: &Machine, t: &'static Texts) -> &'static str {
-    match &m.phase {
-        Phase::Loading => t.loading_title,
-        Phase::Unavailable { .. } => t.unavailable_title,
-        Phase::SessionExpired => t.expired_title,
-        Phase::NotFound => t.not_found_title,
-        Phase::TimedOut(_) => t.timed_out_title,
-        _ => state_title(m.status().and_then(|s| s.state.as_ref()), t),
-    }
-}
-
-/// The heading for a Powens state.
-pub fn state_title(state: Option<&ConnectionState>, t: &'static Texts) -> &'static str {
-    use ConnectionState as S;
-    match state {
-        None => t.ok_title,
-        Some(S::ScaRequired) => t.sca_title,
-        Some(S::WebauthRequired) => t.webauth_title,
-        Some(S::AdditionalInformationNeeded) => t.info_title,
-        Some(S::Decoupled) => t.decoupled_title,
-        Some(S::Validating) => t.validating_title,
-        Some(S::ActionNeeded) => t.action_title,
-        Some(S::PasswordExpired) => t.pw_expired_title,
-        Some(S::Wrongpass) => t.wrongpass_title,
-        Some(S::RateLimiting) => t.rate_title,
-        Some(S::WebsiteUnavailable) => t.site_down_title,
-        Some(S::Bug) => t.bug_title,
-        Some(S::NotSupported) => t.not_supported_title,
-        Some(S::Unknown(_)) => t.unknown_title,
-    }
-}
 
 /// A notice's text.
 pub fn notice_text(n: &Notice, t: &'static Texts) -> &'static str {
@@ -80,7 +47,7 @@ pub fn Root(
     let on_action = UnsyncCallback::new(move |a: Action| ctl.get_value().act(a));
     let on_submit = UnsyncCallback::new(move |()| ctl.get_value().submit());
     let compact = move || attrs.with(|a| a.compact);
-    let announce = move || machine.with(|m| title(m, t()));
+    let announce = move || machine.with(|m| panel(m, t()).title);
     let notice = move || {
         machine.with(|m| {
             m.notice.as_ref().map(|n| {
@@ -91,41 +58,29 @@ pub fn Root(
             })
         })
     };
-    let panel = move || {
-        let m = machine.get();
-        let t = t();
-        let busy = m.busy();
-        let server_errors = match &m.notice {
-            Some(Notice::InvalidFields(f)) => f.clone(),
-            _ => Default::default(),
+    let on_input = UnsyncCallback::new(move |(name, value): (String, String)| {
+        // Untracked by the panel: typing must not re-render the form.
+        values.update_untracked(|v| {
+            v.insert(name, value);
+        });
+    });
+    let shown = move || {
+        let (p, busy, server_errors) = machine.with(|m| {
+            let server = match &m.notice {
+                Some(Notice::InvalidFields(f)) => f.clone(),
+                _ => BTreeMap::new(),
+            };
+            (panel(m, t()), m.busy(), server)
+        });
+        let client = field_errors.get();
+        let errors = if client.is_empty() {
+            server_errors
+        } else {
+            client
         };
-        match m.phase {
-            Phase::Loading => view! { <LoadingPanel t=t/> }.into_any(),
-            Phase::SessionExpired => view! { <SessionExpiredPanel t=t/> }.into_any(),
-            Phase::NotFound => view! { <NotFoundPanel t=t/> }.into_any(),
-            Phase::Unavailable { retry_at, .. } => {
-                view! { <UnavailablePanel t=t retry_at=retry_at now=now on_action=on_action/> }
-                    .into_any()
-            }
-            Phase::Waiting { status, deadline, started } => view! {
-                <DecoupledPanel t=t status=status busy=busy window=Some((started, deadline)) timed_out=false now=now on_action=on_action/>
-            }
-            .into_any(),
-            Phase::TimedOut(status) => view! {
-                <DecoupledPanel t=t status=status busy=busy window=None timed_out=true now=now on_action=on_action/>
-            }
-            .into_any(),
-            Phase::Showing(status) | Phase::Busy { status, .. } | Phase::Redirecting { status, .. } => {
-                let errors = Signal::derive(move || {
-                    let client = field_errors.get();
-                    if client.is_empty() { server_errors.clone() } else { client }
-                });
-                view! {
-                    <StatePanel t=t status=status busy=busy now=now values=values errors=errors
-                        on_action=on_action on_submit=on_submit/>
-                }
-                .into_any()
-            }
+        view! {
+            <PanelView t=t() panel=p busy=busy now=now values=values.get_untracked() errors=errors
+                on_input=on_input on_action=on_action on_submit=on_submit/>
         }
     };
     let data_phase = move || machine.with(|m| m.phase_name());
@@ -145,55 +100,136 @@ pub fn Root(
             })}
             <div class="mend__body" part="body" hidden=move || compact() && !open.get()>
                 {notice}
-                {panel}
+                {shown}
             </div>
         </section>
     }
 }
 
-/// The panel for a connection state (not a phase of the widget's own).
+/// One panel, whatever the state: see [`crate::panel`] for why it is data-driven.
 #[component]
-pub fn StatePanel(
+pub fn PanelView(
     t: &'static Texts,
-    status: ConnectionStatus,
-    /// The action in flight.
+    panel: Panel,
+    /// The action in flight: buttons are disabled meanwhile.
     busy: Option<Action>,
     now: RwSignal<f64>,
-    values: RwSignal<std::collections::BTreeMap<String, String>>,
-    errors: Signal<std::collections::BTreeMap<String, mend_model::api::FieldProblem>>,
+    /// The form's values so far.
+    values: BTreeMap<String, String>,
+    /// The form's problems.
+    errors: BTreeMap<String, FieldProblem>,
+    on_input: UnsyncCallback<(String, String)>,
     on_action: UnsyncCallback<Action>,
     on_submit: UnsyncCallback<()>,
 ) -> impl IntoView {
-    use ConnectionState as S;
-    let _ = now;
-    match status.state.clone() {
-        None => view! { <OkPanel t=t status=status busy=busy on_action=on_action/> }.into_any(),
-        Some(S::ScaRequired) => {
-            view! { <ScaPanel t=t status=status busy=busy on_action=on_action/> }.into_any()
+    let Panel {
+        tone,
+        title,
+        bank,
+        message,
+        body,
+        extra,
+        dates,
+        buttons,
+        sources,
+    } = panel;
+    let extra = match extra {
+        Extra::None => None,
+        Extra::Spinner(label) => Some(
+            view! {
+                <div class="mend__countdown" part="countdown">
+                    <progress class="mend__progress" part="progress" aria-label=label></progress>
+                </div>
+            }
+            .into_any(),
+        ),
+        Extra::Countdown { started, deadline } => {
+            // Whole seconds, as integers: no float formatting in the wasm.
+            let total = (((deadline - started) / 1000.0).round() as i64).max(1);
+            let left = move || (((deadline - now.get()) / 1000.0).ceil() as i64).clamp(0, total);
+            let clock = move || {
+                let s = left();
+                format!("{}:{:02}", s / 60, s % 60)
+            };
+            Some(view! {
+                <div class="mend__countdown" part="countdown">
+                    <progress class="mend__progress" part="progress" max=total.to_string()
+                        value=move || (total - left()).to_string() aria-label=t.time_left></progress>
+                    <p class="mend__meta">{t.time_left}" "<span class="mend__clock">{clock}</span></p>
+                </div>
+            }.into_any())
         }
-        Some(S::WebauthRequired) => {
-            view! { <WebauthPanel t=t status=status busy=busy on_action=on_action/> }.into_any()
+        Extra::RetryCountdown { at } => {
+            let when = move || {
+                if at.is_finite() {
+                    let s = (((at - now.get()) / 1000.0).ceil() as i64).max(0);
+                    format!("{} {}{}", t.retry_in, s, t.seconds)
+                } else {
+                    t.retrying.to_owned()
+                }
+            };
+            Some(view! { <p class="mend__meta" part="meta">{when}</p> }.into_any())
         }
-        Some(S::AdditionalInformationNeeded | S::PasswordExpired | S::Wrongpass) => view! {
-            <CredentialsPanel t=t status=status busy=busy values=values errors=errors
-                on_action=on_action on_submit=on_submit/>
+        Extra::Form {
+            fields,
+            new_password,
+        } => Some(
+            view! {
+                <FieldsForm t=t fields=fields busy=busy values=values errors=errors
+                    new_password=new_password on_input=on_input on_submit=on_submit/>
+            }
+            .into_any(),
+        ),
+    };
+    let dates = dates
+        .into_iter()
+        .map(|(label, iso)| {
+            let shown = dom::format_date(&iso, t.lang);
+            view! { <p class="mend__meta" part="meta">{label}" "<time datetime=iso>{shown}</time></p> }
+        })
+        .collect_view();
+    let buttons = (!buttons.is_empty()).then(|| {
+        let buttons = buttons
+            .into_iter()
+            .map(|b| {
+                let action = b.action;
+                view! {
+                    <button type="button" class="mend__btn" class:mend__btn--primary=b.primary part="button"
+                        data-action=action.as_str() disabled=busy.is_some()
+                        aria-busy=(busy == Some(action)).then_some("true")
+                        on:click=move |_| on_action.run(action)>
+                        {b.label}
+                    </button>
+                }
+            })
+            .collect_view();
+        view! { <div class="mend__actions" part="actions">{buttons}</div> }
+    });
+    let sources = (!sources.is_empty()).then(|| {
+        let items = sources
+            .into_iter()
+            .map(|(name, state, label)| view! {
+                <li data-state=state><span class="mend__source-name">{name}</span>": "{label}</li>
+            })
+            .collect_view();
+        view! {
+            <div class="mend__sources" part="sources">
+                <p class="mend__sources-title">{t.sources}</p>
+                <ul>{items}</ul>
+            </div>
         }
-        .into_any(),
-        Some(S::Decoupled) => view! {
-            <DecoupledPanel t=t status=status busy=busy window=None timed_out=false now=now on_action=on_action/>
-        }
-        .into_any(),
-        Some(S::Validating) => view! { <ValidatingPanel t=t status=status/> }.into_any(),
-        Some(S::ActionNeeded) => {
-            view! { <ActionNeededPanel t=t status=status busy=busy on_action=on_action/> }
-                .into_any()
-        }
-        Some(S::RateLimiting | S::WebsiteUnavailable | S::Bug) => {
-            view! { <TransientPanel t=t status=status/> }.into_any()
-        }
-        Some(S::NotSupported | S::Unknown(_)) => {
-            view! { <UnsupportedPanel t=t status=status/> }.into_any()
-        }
+    });
+    view! {
+        <article class="mend__panel" part="panel" data-tone=tone>
+            {bank.map(|b| view! { <p class="mend__bank" part="bank">{b}</p> })}
+            <h2 class="mend__title" part="title" tabindex="-1">{title}</h2>
+            {message.map(|m| view! { <p class="mend__message" part="message">{m}</p> })}
+            {body.map(|b| view! { <p class="mend__text">{b}</p> })}
+            {extra}
+            {dates}
+            {buttons}
+            {sources}
+        </article>
     }
 }
 
