@@ -219,6 +219,7 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     retry_backoff: Duration,
+    timeout: Duration,
     tokens: Mutex<HashMap<i64, TokenSlot>>,
     metrics: Metrics,
 }
@@ -249,6 +250,7 @@ impl PowensClient {
                 client_id: settings.client_id,
                 client_secret: settings.client_secret,
                 retry_backoff: settings.retry_backoff,
+                timeout: settings.timeout,
                 tokens: Mutex::new(HashMap::new()),
                 metrics,
             }),
@@ -429,7 +431,7 @@ impl PowensClient {
         loop {
             attempt += 1;
             let started = Instant::now();
-            let result = self.once(method, path, query, body, token).await;
+            let result = self.once(method, path, query, body, token, retry).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             match &result {
                 Ok(_) => {
@@ -464,9 +466,15 @@ impl PowensClient {
         query: &[(&str, String)],
         body: Option<&Value>,
         token: Option<&SecretString>,
+        retry: Retry,
     ) -> Result<T, UpstreamError> {
         let url = format!("{}{}", self.inner.api_url, path);
         let mut req = self.inner.http.request(method.clone(), url).query(query);
+        if retry == Retry::Never {
+            // Submissions wait for the bank (Powens: "allow up to a few minutes"), and
+            // are not retried: give them three times the read timeout.
+            req = req.timeout(self.inner.timeout * 3);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t.expose_secret());
         }
