@@ -52,7 +52,8 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         .scope(id.clone(), next.run(req).instrument(span.clone()))
         .await;
     let status = res.status().as_u16();
-    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_millis() as u64;
     span.in_scope(|| {
         // The in-process sandbox's own traffic (sandbox mode) is debug noise.
         if route.starts_with("/sandbox") {
@@ -62,6 +63,7 @@ pub async fn request_context(State(state): State<AppState>, req: Request, next: 
         }
     });
     state.metrics.http(&route, status);
+    state.metrics.http_duration(&route, elapsed.as_secs_f64());
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID, v);

@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format, hand-rolled.
 //!
-//! The proxy needs a handful of counters and two gauges. The `metrics` +
+//! The proxy needs a handful of counters, two latency histograms and two gauges. The `metrics` +
 //! `metrics-exporter-prometheus` pair would bring a recorder, a registry, quanta,
 //! sketches and (by default) its own HTTP server for that: a mutex-guarded map of
 //! label sets to `u64` is all this needs, and costs nothing at build time.
@@ -20,6 +20,8 @@ pub struct Metrics {
 struct Inner {
     /// (metric name, rendered label set) → count.
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
+    /// (metric name, rendered label set) → histogram.
+    histograms: Mutex<BTreeMap<(&'static str, String), Histogram>>,
     /// Long-polls waiting now.
     waiters: AtomicI64,
     /// Connection pollers running now.
@@ -45,7 +47,63 @@ const HELP: &[(&str, &str)] = &[
     ),
 ];
 
+/// Upper bounds of the latency buckets, in seconds (long-polls reach 30 s).
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+const HISTOGRAM_HELP: &[(&str, &str)] = &[
+    (
+        "mend_http_request_duration_seconds",
+        "Time to answer, by route (long-polls included).",
+    ),
+    (
+        "mend_upstream_request_duration_seconds",
+        "Time of one request to Powens, by operation.",
+    ),
+];
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    /// Non-cumulative counts per bucket of [`BUCKETS`], then +Inf.
+    counts: [u64; BUCKETS.len() + 1],
+    sum: f64,
+}
+
 impl Metrics {
+    fn observe(&self, name: &'static str, labels: String, secs: f64) {
+        let mut h = self
+            .inner
+            .histograms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let h = h.entry((name, labels)).or_default();
+        let i = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
+        h.counts[i] += 1;
+        h.sum += secs;
+    }
+
+    /// How long an answer took.
+    pub fn http_duration(&self, route: &str, secs: f64) {
+        self.observe(
+            "mend_http_request_duration_seconds",
+            format!("route=\"{}\"", escape(route)),
+            secs,
+        );
+    }
+
+    /// How long one upstream request took.
+    pub fn upstream_duration(&self, op: &'static str, secs: f64) {
+        self.observe(
+            "mend_upstream_request_duration_seconds",
+            format!("op=\"{op}\""),
+            secs,
+        );
+    }
+
     fn add(&self, name: &'static str, labels: String) {
         let mut c = self
             .inner
@@ -122,6 +180,27 @@ impl Metrics {
                 }
             }
         }
+        let histograms = self
+            .inner
+            .histograms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (name, help) in HISTOGRAM_HELP {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            for ((_, labels), h) in histograms.iter().filter(|((n, _), _)| n == name) {
+                let mut cumulative = 0;
+                for (i, count) in h.counts.iter().enumerate() {
+                    cumulative += count;
+                    let le = BUCKETS
+                        .get(i)
+                        .map_or_else(|| "+Inf".to_owned(), |b| b.to_string());
+                    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+                }
+                let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+                let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP mend_waiters Long-polls waiting now.\n# TYPE mend_waiters gauge\nmend_waiters {}",
@@ -158,5 +237,22 @@ mod tests {
         ));
         assert!(text.contains("mend_token_renewals_total 1"));
         assert!(text.contains("# TYPE mend_waiters gauge"));
+        m.http_duration("/healthz", 0.003);
+        m.http_duration("/healthz", 0.2);
+        m.http_duration("/healthz", 99.0);
+        let text = m.render();
+        assert!(
+            text.contains(
+                "mend_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.005\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "mend_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"0.25\"} 2"
+        ));
+        assert!(text.contains(
+            "mend_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 3"
+        ));
+        assert!(text.contains("mend_http_request_duration_seconds_count{route=\"/healthz\"} 3"));
     }
 }

@@ -432,7 +432,11 @@ impl PowensClient {
             attempt += 1;
             let started = Instant::now();
             let result = self.once(method, path, query, body, token, retry).await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed = started.elapsed();
+            let elapsed_ms = elapsed.as_millis() as u64;
+            self.inner
+                .metrics
+                .upstream_duration(op, elapsed.as_secs_f64());
             match &result {
                 Ok(_) => {
                     self.inner.metrics.upstream(op, "ok");
