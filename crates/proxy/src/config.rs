@@ -506,6 +506,56 @@ mod tests {
     }
 
     #[test]
+    fn powens_mode_needs_a_session_secret_and_reads_secrets_from_files() {
+        let err = serve(&[
+            "--powens-api-url",
+            "https://x.biapi.pro/2.0",
+            "--powens-client-id",
+            "42",
+            "--powens-client-secret",
+            "s3cr3t",
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "MEND_SESSION_SECRET");
+        let dir = std::env::temp_dir().join(format!("mend-proxy-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let client = dir.join("client");
+        let session = dir.join("session");
+        std::fs::write(&client, "from-a-file\n").unwrap();
+        std::fs::write(&session, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let cfg = serve(&[
+            "--powens-api-url",
+            "https://x.biapi.pro/2.0",
+            "--powens-client-id",
+            "42",
+            "--powens-client-secret-file",
+            client.to_str().unwrap(),
+            "--mend-session-secret-file",
+            session.to_str().unwrap(),
+        ])
+        .unwrap();
+        let Upstream::Powens(p) = cfg.upstream else {
+            panic!("powens mode expected")
+        };
+        assert_eq!(p.client_secret.expose_secret(), "from-a-file");
+        let err = serve(&[
+            "--powens-client-secret",
+            "a",
+            "--powens-client-secret-file",
+            client.to_str().unwrap(),
+            "--powens-api-url",
+            "https://x.biapi.pro/2.0",
+            "--powens-client-id",
+            "42",
+        ])
+        .unwrap_err();
+        assert_eq!(err.variable, "POWENS_CLIENT_SECRET");
+        let missing = serve(&["--mend-session-secret-file", "/nonexistent/secret"]).unwrap_err();
+        assert_eq!(missing.variable, "MEND_SESSION_SECRET_FILE");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn origins_must_be_bare_origins() {
         assert_eq!(
             serve(&["--mend-allowed-origins", "https://a.example/path"])
