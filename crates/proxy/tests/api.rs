@@ -209,6 +209,15 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
+        // Whatever the route and the outcome, no secret ever comes back.
+        for secret in [
+            SECRET,
+            mend_sandbox::DEMO_CLIENT_SECRET,
+            "access_token",
+            "Bearer ",
+        ] {
+            assert!(!text.contains(secret), "an answer leaks {secret}: {text}");
+        }
         Answer {
             status,
             headers,
