@@ -1604,12 +1604,34 @@ async fn no_secret_ever_reaches_a_response_or_the_logs() {
     for s in secrets {
         assert!(!bodies.contains(s), "a response leaks {s}");
     }
+    // New credentials, with Agent status: refused once, then accepted.
+    let agent = spawn_with(|c| c.agent_status = true).await;
+    let agent_token = agent.demo();
+    agent
+        .submit_fields(
+            108,
+            &agent_token,
+            json!({"login": "nobody", "password": "Wr0ng-Pa55word"}),
+        )
+        .await
+        .error(422, "credentials_rejected");
+    agent
+        .submit_fields(
+            108,
+            &agent_token,
+            json!({"login": "demo", "password": "N3w-Pa55word!"}),
+        )
+        .await
+        .status_body();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let logs = captured_logs();
     assert!(
         logs.contains("submitting field values"),
         "logs were captured"
     );
+    for s in ["Wr0ng-Pa55word", "N3w-Pa55word!", agent_token.as_str()] {
+        assert!(!logs.contains(s), "the logs leak {s}");
+    }
     for s in [
         SECRET,
         mend_sandbox::DEMO_CLIENT_SECRET,
