@@ -223,3 +223,57 @@ for (const [id, state] of [[110, 'rateLimiting'], [111, 'websiteUnavailable'], [
     await page.close();
   });
 }
+
+test('actionNeeded: the bank message is shown; after accepting at the bank, "I\'ve done it" repairs it', async () => {
+  const page = await demo(107, 'actionNeeded');
+  const el = page.locator(sel(107));
+  assert.match(await el.evaluate((e) => e.shadowRoot.textContent), /Accept the new terms/);
+  const bank = await browser.newPage();
+  await bank.goto(`${proxy.base}/sandbox/bank/app`);
+  await bank.locator('button[data-connection="107"][value="accept_terms"]').click();
+  await bank.close();
+  await el.locator('[data-action="sync"]').click();
+  await waitState(page, 107, 'ok');
+  const puts = (await powensCalls(107)).filter((r) => r.method === 'PUT');
+  assert.equal(puts.length, 1, 'one sync with the user present');
+  await page.close();
+});
+
+test('multi-source: the sources that differ are shown, and the webview repairs the connection', async () => {
+  const page = await demo(115, 'SCARequired');
+  const text = await page.locator(sel(115)).evaluate((e) => e.shadowRoot.textContent);
+  // The connection's state leads; sources are listed where they differ from it.
+  assert.match(text, /directaccess/, 'the source that differs is named');
+  assert.doesNotMatch(text, /openapi/, 'a source in the same state as the connection is not repeated');
+  await page.locator(`${sel(115)} [data-action="reconnect"]`).click();
+  await page.waitForSelector('h1');
+  await page.locator('button.primary').click();
+  await page.waitForURL((u) => u.pathname.startsWith('/widget/'));
+  await waitState(page, 115, 'ok');
+  await page.close();
+});
+
+test('a form with every field type is built, validated and sent exactly', async () => {
+  const page = await demo(116, 'additionalInformationNeeded');
+  const el = page.locator(sel(116));
+  assert.equal(await el.locator('input[name="pin"]').getAttribute('type'), 'password');
+  assert.equal(await el.locator('input[name="birth_date"]').getAttribute('type'), 'date');
+  assert.equal(await el.locator('select[name="website"]').count(), 1);
+  assert.equal(await el.locator('input[name="device_token"]').getAttribute('type'), 'text', 'unknown types are text');
+  await el.locator('input[name="customer_number"]').fill('12345678');
+  await el.locator('input[name="pin"]').fill('4321');
+  await el.locator('input[name="birth_date"]').fill('1990-04-01');
+  await el.locator('select[name="website"]').selectOption('pro');
+  await el.locator('input[name="amount"]').fill('42');
+  await el.locator('[data-action="submit"]').click();
+  await waitState(page, 116, 'ok');
+  const posts = (await powensCalls(116)).filter((r) => r.method === 'POST');
+  assert.equal(posts.length, 1);
+  const sent = JSON.parse(posts[0].body);
+  assert.equal(sent.customer_number, '12345678');
+  assert.equal(sent.pin, '4321');
+  assert.equal(sent.birth_date, '1990-04-01');
+  assert.equal(sent.website, 'pro');
+  assert.equal(sent.amount, '42');
+  await page.close();
+});
