@@ -82,10 +82,10 @@ pub struct ServeArgs {
     #[arg(long, env = "MEND_UPSTREAM_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub mend_upstream_timeout: Duration,
     /// Requests per minute allowed to one client address on `/api`.
-    #[arg(long, env = "MEND_RATE_LIMIT_PER_IP", default_value = "600")]
+    #[arg(long, env = "MEND_RATE_LIMIT_PER_IP", default_value = "3000")]
     pub mend_rate_limit_per_ip: u32,
     /// Requests per minute allowed to one session user on `/api`.
-    #[arg(long, env = "MEND_RATE_LIMIT_PER_SESSION", default_value = "300")]
+    #[arg(long, env = "MEND_RATE_LIMIT_PER_SESSION", default_value = "600")]
     pub mend_rate_limit_per_session: u32,
     /// Long-polls one session user may hold open at once.
     #[arg(long, env = "MEND_MAX_WAITS_PER_USER", default_value = "64")]
@@ -219,8 +219,8 @@ impl Config {
             poll_interval: Duration::from_secs(2),
             upstream_timeout: Duration::from_secs(20),
             retry_backoff: Duration::from_millis(200),
-            rate_limit_per_ip: 600,
-            rate_limit_per_session: 300,
+            rate_limit_per_ip: 3000,
+            rate_limit_per_session: 600,
             sandbox_setup: None,
             max_waiters_per_user: 64,
             header_timeout: Duration::from_secs(10),
