@@ -1849,3 +1849,27 @@ async fn during_an_outage_waiting_requests_share_one_failed_renewal() {
     app.sandbox.set_faults(Faults::default());
     app.get_connection(101, &token).await.status_body();
 }
+
+#[tokio::test]
+async fn a_client_leaving_a_long_poll_frees_its_place_at_once() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = spawn_with(|c| c.max_waiters_per_user = 1).await;
+    let token = app.demo();
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "GET /api/v1/connections/114?wait=30&since=someFutureState HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.wait_connection(114, &token, 1, "someFutureState")
+        .await
+        .error(429, "rate_limited");
+    drop(tcp);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    app.wait_connection(114, &token, 1, "someFutureState")
+        .await
+        .status_body();
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
