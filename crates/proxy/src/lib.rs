@@ -118,6 +118,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         .await
         .with_context(|| format!("cannot listen on {} (MEND_LISTEN)", config.listen))?;
     let local_addr = listener.local_addr()?;
+    // What a browser on this machine can reach: `0.0.0.0` is not an address to visit.
+    let public_addr = match local_addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], local_addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, local_addr.port()))
+        }
+        _ => local_addr,
+    };
     let metrics = Metrics::default();
 
     let (powens_cfg, sandbox, session_secret) = match &config.upstream {
@@ -131,16 +141,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         Upstream::Sandbox => {
             tracing::warn!(
                 "SANDBOX MODE: POWENS_API_URL is not set; serving the in-process Powens simulator \
-                 at http://{local_addr}/sandbox with demo users and connections. Never use this \
+                 at http://{public_addr}/sandbox with demo users and connections. Never use this \
                  with real users."
             );
-            let public_base = format!("http://{local_addr}/sandbox");
+            let public_base = format!("http://{public_addr}/sandbox");
             let mut sb_cfg = mend_sandbox::SandboxConfig::demo(public_base.clone());
             sb_cfg.redirect_uris = Some(
                 config
                     .redirect_uris
                     .clone()
-                    .unwrap_or_else(|| sandbox_redirect_uris(local_addr)),
+                    .unwrap_or_else(|| sandbox_redirect_uris(public_addr)),
             );
             if let Some(setup) = config.sandbox_setup {
                 setup(&mut sb_cfg);
@@ -168,7 +178,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
 
     let redirect_uris = match (&config.redirect_uris, &sandbox) {
         (Some(list), _) => list.clone(),
-        (None, Some(_)) => sandbox_redirect_uris(local_addr),
+        (None, Some(_)) => sandbox_redirect_uris(public_addr),
         (None, None) => Vec::new(),
     };
     let allowed_origins = match (config.allowed_origins.is_empty(), &sandbox) {
