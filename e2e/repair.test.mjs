@@ -212,13 +212,31 @@ test('ok: "refresh now" synchronises with the user present', async () => {
   await page.close();
 });
 
-for (const [id, state] of [[110, 'rateLimiting'], [111, 'websiteUnavailable'], [112, 'bug'], [113, 'notSupported'], [114, 'someFutureState']]) {
-  test(`${state}: a calm or neutral notice with nothing required`, async () => {
+for (const [id, state] of [[110, 'rateLimiting'], [111, 'websiteUnavailable'], [112, 'bug']]) {
+  test(`${state}: a calm notice, nothing required; the widget sees Powens' retry succeed`, async () => {
     const page = await demo(id, state);
     const actions = await page.locator(`${sel(id)} [data-action]`).evaluateAll(
       (els) => els.map((e) => e.dataset.action),
     );
     for (const a of actions) assert.ok(['retry', 'dismiss', 'sync'].includes(a), `unexpected action ${a}`);
+    // Powens retries by itself at next_try; fast-forward that in the sandbox.
+    const r = await fetch(`${proxy.base}/sandbox/_sandbox/connections/${id}/retry-now`, { method: 'POST' });
+    assert.equal(r.status, 204);
+    await waitState(page, id, 'ok');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+}
+
+for (const [id, state] of [[113, 'notSupported'], [114, 'someFutureState']]) {
+  test(`${state}: a neutral notice, nothing to do, no crash`, async () => {
+    const page = await demo(id, state);
+    const actions = await page.locator(`${sel(id)} [data-action]`).evaluateAll(
+      (els) => els.map((e) => e.dataset.action),
+    );
+    for (const a of actions) assert.ok(['retry', 'dismiss', 'sync'].includes(a), `unexpected action ${a}`);
+    const text = await page.locator(sel(id)).evaluate((e) => e.shadowRoot.textContent);
+    assert.ok(text.trim().length > 0, 'something is said');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -281,4 +281,16 @@ pub(crate) fn control_routes() -> axum::Router<Sandbox> {
             "/_sandbox/connections",
             get(|State(sb): State<Sandbox>| async move { Json(sb.demo_connections()) }),
         )
+        .route(
+            "/_sandbox/connections/{id}/retry-now",
+            post(
+                |State(sb): State<Sandbox>, axum::extract::Path(id): axum::extract::Path<i64>| async move {
+                    if sb.retry_now(id) {
+                        StatusCode::NO_CONTENT
+                    } else {
+                        StatusCode::NOT_FOUND
+                    }
+                },
+            ),
+        )
 }

@@ -36,7 +36,7 @@
 //! | `GET,POST /bank/authorize?ticket=…` | the bank's webauth page: Authorize / Deny |
 //! | `GET,POST /bank/app` | the bank app: Approve / Refuse decoupled requests, accept new terms |
 //! | `GET /` | an index page linking the above; `GET /sandbox.css` their style sheet |
-//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections` | control routes (not logged, never faulted) |
+//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
 //!
 //! Every `/2.0` request is recorded ([`Sandbox::requests`]); [`Faults`] apply to the
 //! JSON API under `/2.0` only, never to HTML pages or control routes. Bodies may be
@@ -291,6 +291,26 @@ impl Sandbox {
     pub fn connection(&self, id: i64) -> Option<mend_model::Connection> {
         let w = self.world();
         w.conns.get(&id).map(|c| c.to_model(true, true))
+    }
+
+    /// Fast-forwards Powens' own retry of connection `id`: a `rateLimiting`,
+    /// `websiteUnavailable` or `bug` connection is retried now (and recovers), a
+    /// settling `validating` settles now. Returns `false` for an unknown connection.
+    /// For demos and tests that cannot wait for `next_try` (minutes away).
+    pub fn retry_now(&self, id: i64) -> bool {
+        let now = world::now_ms();
+        let mut w = lock(&self.inner.world);
+        let Some(c) = w.conns.get_mut(&id) else {
+            return false;
+        };
+        if c.next_try_ms.is_some_and(|t| t > now) {
+            c.next_try_ms = Some(now);
+        }
+        if c.settles_at.is_some_and(|t| t > now) {
+            c.settles_at = Some(now);
+        }
+        w.advance(now, &self.inner.cfg);
+        true
     }
 
     /// The demo user's connections, for a demo page.

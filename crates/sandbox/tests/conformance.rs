@@ -1404,3 +1404,48 @@ async fn an_approval_in_the_bank_app_before_the_resume_counts() {
         .await;
     assert_eq!(c["state"], Value::Null);
 }
+
+#[tokio::test]
+async fn retry_now_fast_forwards_powens_automatic_retry_of_transient_states() {
+    let app = app().await;
+    for (id, state) in [
+        (110, "rateLimiting"),
+        (111, "websiteUnavailable"),
+        (112, "bug"),
+    ] {
+        assert_eq!(app.conn(id).await["state"], state);
+        let res = app
+            .http
+            .post(app.url(&format!("/_sandbox/connections/{id}/retry-now")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 204);
+        let c = app.conn(id).await;
+        assert_eq!(c["state"], Value::Null, "{id} recovered");
+        assert_eq!(c["error"], Value::Null);
+        assert!(c["last_update"].is_string());
+    }
+    // A state that needs the user is not changed by a retry.
+    app.http
+        .post(app.url("/_sandbox/connections/104/retry-now"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.conn(104).await["state"], "additionalInformationNeeded");
+    let res = app
+        .http
+        .post(app.url("/_sandbox/connections/999/retry-now"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(
+        app.sb
+            .sandbox
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("_sandbox")),
+        "control routes are not logged"
+    );
+}
