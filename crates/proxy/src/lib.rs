@@ -106,6 +106,7 @@ pub fn sandbox_redirect_uris(addr: SocketAddr) -> Vec<String> {
         "http://127.0.0.1:8080/".to_owned(),
         "http://localhost:8080/".to_owned(),
         format!("http://{addr}/widget/"),
+        format!("http://{addr}/widget/index.html"),
     ]
 }
 
