@@ -50,7 +50,7 @@ fn init_logs() {
             .with_writer(|| Capture)
             .with_ansi(false)
             .without_time()
-            .with_env_filter("debug,mend_proxy=trace,mend_sandbox=off")
+            .with_env_filter("debug,mend_proxy=trace,mend_sandbox=trace")
             .try_init();
     });
 }
