@@ -16,7 +16,8 @@
 //! [`status`] (Powens → widget view), [`fields`] (submission checks),
 //! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
-//! (middleware: request ids, logs, security headers).
+//! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
+//! with a header read timeout).
 
 pub mod config;
 pub mod error;

@@ -2,7 +2,9 @@
 //!
 //! - User tokens come from `POST /auth/renew` and are cached per user for the
 //!   process' lifetime, with single flight (concurrent first requests for one user
-//!   share one renewal). A 401 from Powens drops the cached token and retries once.
+//!   share one renewal, run in its own task, and all get its outcome, failure
+//!   included). A 401 from Powens drops the cached token and retries once.
+//! - Submissions get three times the read timeout (they wait for the bank).
 //! - Reads (`GET`) are retried up to [`MAX_TRIES`] times with jittered exponential
 //!   backoff on 5xx, 429, timeouts, transport errors and unreadable answers, honouring
 //!   a `Retry-After` of at most [`MAX_RETRY_AFTER`]. Submissions are never retried.
