@@ -98,3 +98,122 @@ export async function resetSandbox(base) {
   const r = await fetch(`${base}/sandbox/_sandbox/reset`, { method: 'POST' });
   if (!r.ok) throw new Error(`reset: HTTP ${r.status}`);
 }
+
+// --- Helpers for the embedding, CSP, accessibility, screenshot and timing suites ---
+
+/**
+ * Serves the files of `root` (a folder) over HTTP on a free loopback port, as a host
+ * application of another origin would. `headers` are added to every answer (e.g. a
+ * Content-Security-Policy). `mounts` maps a URL prefix to another folder
+ * (e.g. {'/widget/': 'dist'} to self-host the widget). Returns { origin, port, close() }.
+ */
+export async function serveStatic(root, { headers = {}, mounts = {} } = {}) {
+  const { createServer: createHttp } = await import('node:http');
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const types = {
+    '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
+    '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png',
+  };
+  const server = createHttp(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    let dir = root;
+    let rel = url.pathname;
+    for (const [prefix, folder] of Object.entries(mounts)) {
+      if (rel.startsWith(prefix)) { dir = folder; rel = rel.slice(prefix.length - 1); break; }
+    }
+    if (rel.endsWith('/')) rel += 'index.html';
+    const file = path.resolve(dir, `.${decodeURIComponent(rel)}`);
+    if (!file.startsWith(path.resolve(dir))) { res.writeHead(403).end(); return; }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'content-type': types[path.extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+        ...headers,
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    }
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    port,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
+
+/** A sandbox-mode demo session for connection `id` (or every demo connection). */
+export async function demoSession(base, id) {
+  const r = await fetch(`${base}/api/v1/demo/session${id ? `?connection=${id}` : ''}`);
+  if (!r.ok) throw new Error(`demo session: HTTP ${r.status}`);
+  return (await r.json()).session;
+}
+
+/**
+ * Signs a widget session (HS256 JWT) with `secret`, as an integrator's backend does.
+ * `claims` overrides the defaults { sub: '1', iat: now, exp: now + 900 }.
+ */
+export async function signSession(secret, claims = {}) {
+  const { createHmac } = await import('node:crypto');
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '1', iat: now, exp: now + 900, ...claims })}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+/** The value of a Prometheus gauge or counter (summed over label sets matching `labels`). */
+export async function metric(base, name, labels = '') {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  let sum = 0;
+  let seen = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || line.startsWith('#')) continue;
+    const m = line.match(/^([a-z_]+)(\{[^}]*\})?\s+(\S+)/);
+    if (!m || m[1] !== name || (labels && !(m[2] ?? '').includes(labels))) continue;
+    sum += Number(m[3]);
+    seen = true;
+  }
+  return seen ? sum : null;
+}
+
+/** Polls `fn` until it returns a truthy value (then returns it) or throws after `timeout` ms. */
+export async function eventually(fn, { timeout = 10000, interval = 100, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${message} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/**
+ * Runs axe-core (from node_modules) on `page` and returns its violations, each as
+ * { id, impact, help, targets }. Open shadow roots are included by axe itself.
+ */
+export async function axeViolations(page, options = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    // Evaluated through the DevTools protocol rather than added as a <script>, so the
+    // pages' strict CSP (no inline script) neither blocks it nor reports it.
+    const { createRequire } = await import('node:module');
+    const { readFile } = await import('node:fs/promises');
+    const src = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await page.evaluate(`${src}\n;void 0`);
+  }
+  const result = await page.evaluate((opts) => window.axe.run(document, opts), {
+    resultTypes: ['violations'],
+    ...options,
+  });
+  return result.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 5),
+  }));
+}
