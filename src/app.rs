@@ -338,6 +338,7 @@ impl Ctl {
                     true,
                 );
                 if go {
+                    dom::set_return_hint(self.connection_id());
                     dom::navigate_top(&url.url);
                 } else {
                     self.dispatch(Event::RedirectPrevented);
@@ -510,6 +511,18 @@ impl Ctl {
                     RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Done(None));
                     return;
                 };
+                // The `state` is bound to the session of the connection that left, so
+                // that connection's widget checks it: the one this tab remembers, else
+                // the one the bank names, else (nothing known) the first widget.
+                let target = dom::return_hint().or_else(|| {
+                    [&params.id_connection, &params.connection_id]
+                        .into_iter()
+                        .find_map(|p| p.as_deref()?.parse().ok())
+                });
+                if target.is_some_and(|id| id != self.connection_id()) {
+                    return;
+                }
+                dom::clear_return_hint();
                 RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Pending);
                 // At once, so a reload never presents the single-use state twice.
                 dom::strip_callback_params();

@@ -164,3 +164,31 @@ pub fn focus_within(host: &web_sys::HtmlElement) -> bool {
     let host_el: &web_sys::Element = host.unchecked_ref();
     active == *host_el || host.contains(Some(&active))
 }
+
+/// Where the widget remembers, across the trip to the bank, which connection left
+/// (`sessionStorage`, this tab only): on the way back, that widget checks the return
+/// with its own session, which is the one the proxy's signed `state` is bound to.
+const RETURN_HINT: &str = "mend:return";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Remembers that connection `id` is leaving for a redirect.
+pub fn set_return_hint(id: i64) {
+    if let Some(s) = session_storage() {
+        let _ = s.set_item(RETURN_HINT, &id.to_string());
+    }
+}
+
+/// The connection that left for a redirect, if this tab remembers one.
+pub fn return_hint() -> Option<i64> {
+    session_storage()?.get_item(RETURN_HINT).ok()??.parse().ok()
+}
+
+/// Forgets it (the return was claimed).
+pub fn clear_return_hint() {
+    if let Some(s) = session_storage() {
+        let _ = s.remove_item(RETURN_HINT);
+    }
+}

@@ -232,7 +232,9 @@ impl Machine {
     /// decoupled approval is pending.
     pub fn watch_since(&self) -> Option<String> {
         match &self.phase {
-            Phase::Waiting { .. } => Some("decoupled".into()),
+            Phase::Waiting { status, .. } => {
+                Some(ConnectionState::data_state(status.state.as_ref()).to_owned())
+            }
             Phase::Showing(s) => match &s.state {
                 Some(state) if state.is_changing() && *state != ConnectionState::Decoupled => {
                     Some(state.as_str().to_owned())
@@ -326,7 +328,13 @@ impl Machine {
                 fx.push(Effect::Focus);
             }
         }
-        if status.state != Some(ConnectionState::Decoupled) {
+        // After a decoupled approval was resumed, Powens says `validating` while it
+        // waits for the bank app: still the same approval, so keep its panel and
+        // countdown (the host's `data-state` tells the truth: `validating`).
+        let approving = status.state == Some(ConnectionState::Validating)
+            && self.resumed
+            && self.deadline.is_some();
+        if status.state != Some(ConnectionState::Decoupled) && !approving {
             self.resumed = false;
             self.deadline = None;
             self.phase = Phase::Showing(status);
@@ -396,6 +404,10 @@ impl Machine {
             (Action::Resume, Phase::TimedOut(_)) => {
                 self.deadline = None;
                 Action::Resume
+            }
+            // "I've approved it" while Powens already checks: just look again now.
+            (Action::Resume, Phase::Waiting { .. }) if !status.can(Action::Resume) => {
+                return vec![Effect::Fetch];
             }
             (a, _) if status.can(a) => a,
             _ => return vec![],
@@ -760,9 +772,14 @@ mod tests {
         assert!(
             matches!(m.phase, Phase::Waiting { deadline, .. } if deadline == DEFAULT_APPROVAL_MS)
         );
-        // Resolved by the bank app: validating, then fine.
+        // Approved in the bank app: Powens checks (validating), still the same approval.
         m.step(Event::Answer(status(Some("validating"))), 40.0);
         assert_eq!(m.watch_since().as_deref(), Some("validating"));
+        assert!(
+            matches!(m.phase, Phase::Waiting { deadline, .. } if deadline == DEFAULT_APPROVAL_MS)
+        );
+        assert_eq!(m.data_state(), "validating");
+        assert_eq!(m.step(Event::Start(Action::Resume), 45.0), [Effect::Fetch]);
         let fx = m.step(Event::Answer(status(None)), 50.0);
         assert!(fx.contains(&Effect::EmitResolved));
     }

@@ -372,3 +372,54 @@ async fn a_cancelled_return_says_so() {
     settle().await;
     assert!(m.q(".mend__notice").is_none());
 }
+
+#[wasm_bindgen_test]
+async fn the_return_is_checked_by_the_widget_that_left() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    // Widget 42 left for the webview (this is what it remembers before navigating).
+    mend::app::Ctl::reset_page_return();
+    win.session_storage()
+        .unwrap()
+        .unwrap()
+        .set_item("mend:return", "42")
+        .unwrap();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state=for-42")))
+        .unwrap();
+    let first = mend::FakeClient::new();
+    first.status(status(None));
+    let other = mount_as(41, first, &[("session", "session-of-41")], false);
+    settle().await;
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Callback(CallbackResult {
+        connection_id: 42,
+        kind: RedirectKind::Reconnect,
+        outcome: CallbackOutcome::Completed,
+        error: None,
+        status: status(None),
+    })));
+    let m = mount_as(42, fake, &[], false);
+    settle().await;
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
+    assert!(
+        !other.fake.requests().iter().any(is_callback),
+        "not with 41's session"
+    );
+    assert!(m.fake.requests().iter().any(is_callback));
+    assert_eq!(m.data_state(), "ok");
+    assert!(
+        win.session_storage()
+            .unwrap()
+            .unwrap()
+            .get_item("mend:return")
+            .unwrap()
+            .is_none()
+    );
+}

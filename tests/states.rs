@@ -129,6 +129,21 @@ async fn decoupled_approved_re_checks_at_once() {
         2
     );
     assert_eq!(m.data_state(), "validating");
+    assert_eq!(
+        m.title(),
+        "Approve in your bank app",
+        "still the same approval"
+    );
+    assert!(m.q(".mend__clock").is_some());
+    // Powens is checking already: "I've approved it" now just looks again.
+    m.fake.status(status(None));
+    m.click("[data-action=resume]");
+    settle().await;
+    assert_eq!(
+        m.fake.requests().last(),
+        Some(&Call::Status { id: 42, wait: None })
+    );
+    assert_eq!(m.data_state(), "ok");
 }
 
 #[wasm_bindgen_test]

@@ -149,7 +149,10 @@ pub fn PanelView(
             let left = move || (((deadline - now.get()) / 1000.0).ceil() as i64).clamp(0, total);
             let clock = move || {
                 let s = left();
-                format!("{}:{:02}", s / 60, s % 60)
+                match s / 3600 {
+                    0 => format!("{}:{:02}", s / 60, s % 60),
+                    h => format!("{h}:{:02}:{:02}", s / 60 % 60, s % 60),
+                }
             };
             Some(view! {
                 <div class="mend__countdown" part="countdown">

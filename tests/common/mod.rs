@@ -81,13 +81,25 @@ pub fn document() -> web_sys::Document {
 /// the fake; records every `mend:*` event (and prevents `mend:redirect`'s default
 /// unless `let_redirect` says so).
 pub fn mount_with(fake: Rc<FakeClient>, attrs: &[(&str, &str)]) -> Mounted {
-    mend::app::Ctl::reset_page_return();
+    mount_as(42, fake, attrs, true)
+}
+
+/// Mounts a widget for connection `id`; `fresh` forgets any page return checked so
+/// far and any connection remembered as having left for a redirect.
+pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bool) -> Mounted {
+    if fresh {
+        mend::app::Ctl::reset_page_return();
+        if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {
+            let _ = s.remove_item("mend:return");
+        }
+    }
     let doc = document();
     let host: web_sys::HtmlElement = doc
         .create_element("mend-connection")
         .unwrap()
         .unchecked_into();
-    host.set_attribute("connection-id", "42").unwrap();
+    host.set_attribute("connection-id", &id.to_string())
+        .unwrap();
     host.set_attribute("session", "s1").unwrap();
     host.set_attribute("lang", "en").unwrap();
     for (k, v) in attrs {
