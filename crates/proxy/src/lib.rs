@@ -14,7 +14,8 @@
 //! Modules: [`config`] (flags and variables), [`error`] (the one error type and
 //! envelope), [`session`] (widget JWTs), [`upstream`] (the Powens client),
 //! [`status`] (Powens → widget view), [`fields`] (submission checks),
-//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`ratelimit`],
+//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`reads`] (single
+//! flight of plain reads), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
 //! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
 //! with a header read timeout).
@@ -25,6 +26,7 @@ pub mod fields;
 pub mod http;
 pub mod metrics;
 pub mod ratelimit;
+pub mod reads;
 pub mod redirect_state;
 pub mod routes;
 pub mod serve;
@@ -75,6 +77,8 @@ pub struct AppState {
     pub states: StateSigner,
     /// Shared connection pollers.
     pub watchers: Watchers,
+    /// Coalesced plain reads.
+    pub reads: reads::Reads,
     /// Rate limits.
     pub limits: Limits,
     /// Counters.
@@ -199,14 +203,16 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         metrics.clone(),
     )?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let watchers = Watchers::new(
+        powens.clone(),
+        config.poll_interval,
+        config.max_waiters_per_user,
+        config.agent_status,
+        metrics.clone(),
+    );
     let state = AppState {
-        watchers: Watchers::new(
-            powens.clone(),
-            config.poll_interval,
-            config.max_waiters_per_user,
-            config.agent_status,
-            metrics.clone(),
-        ),
+        reads: reads::Reads::new(powens.clone(), watchers.clone(), config.agent_status),
+        watchers,
         powens,
         sessions: SessionKeys::new(&session_secret),
         states: StateSigner::new(&session_secret),

@@ -157,7 +157,7 @@ async fn get_connection(
     session: Session,
     ConnId(id): ConnId,
     AppQuery(q): AppQuery<WaitQuery>,
-) -> Result<Json<ConnectionStatus>, ApiError> {
+) -> Result<Response, ApiError> {
     session.check(id)?;
     if let Some(since) = &q.since
         && (since.is_empty() || since.len() > 64)
@@ -165,10 +165,17 @@ async fn get_connection(
         return Err(ApiError::BadRequest("bad `since`".into()));
     }
     match q.wait.filter(|&w| w > 0) {
+        // A plain read: shares the upstream GET in flight, if any (see `reads`).
         None => {
-            let started = Instant::now();
-            let conn = st.powens.connection(session.user, id).await?;
-            Ok(Json(answer(&st, session.user, id, started, &conn)))
+            let body = st.reads.status(session.user, id).await?;
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response())
         }
         Some(w) => {
             let wait = Duration::from_secs(w.min(MAX_WAIT_SECS));
@@ -182,7 +189,7 @@ async fn get_connection(
                     st.shutdown.clone(),
                 )
                 .await?;
-            Ok(Json(status))
+            Ok(Json(status).into_response())
         }
     }
 }
@@ -194,6 +201,7 @@ async fn submit_fields(
     AppJson(body): AppJson<FieldsSubmission>,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
+    let _action = st.reads.action(session.user, id);
     // The fields are those of the connection now, not what the widget saw.
     let conn = st.powens.connection(session.user, id).await?;
     let credentials = matches!(
@@ -213,13 +221,12 @@ async fn submit_fields(
         fields = body.values.len(),
         "submitting field values"
     );
-    let started = Instant::now();
     match st
         .powens
         .submit_fields(session.user, id, &body.values)
         .await
     {
-        Ok(conn) => Ok(Json(answer(&st, session.user, id, started, &conn))),
+        Ok(conn) => Ok(Json(answer(&st, session.user, id, Instant::now(), &conn))),
         Err(e)
             if e.powens_code()
                 .is_some_and(|c| c.eq_ignore_ascii_case("wrongpass")) =>
@@ -241,13 +248,13 @@ async fn resume(
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
+    let _action = st.reads.action(session.user, id);
     let conn = st.powens.connection(session.user, id).await?;
     if conn.effective_state() != Some(&ConnectionState::Decoupled) {
         return Err(ApiError::Conflict("not waiting for a decoupled approval"));
     }
-    let started = Instant::now();
     let conn = st.powens.resume(session.user, id).await?;
-    Ok(Json(answer(&st, session.user, id, started, &conn)))
+    Ok(Json(answer(&st, session.user, id, Instant::now(), &conn)))
 }
 
 async fn sync(
@@ -256,9 +263,9 @@ async fn sync(
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
-    let started = Instant::now();
+    let _action = st.reads.action(session.user, id);
     let conn = st.powens.sync(session.user, id).await?;
-    Ok(Json(answer(&st, session.user, id, started, &conn)))
+    Ok(Json(answer(&st, session.user, id, Instant::now(), &conn)))
 }
 
 /// Checks the redirect URI and language of a redirect request.
@@ -379,6 +386,8 @@ async fn callback(
         Some("access_denied") => CallbackOutcome::Cancelled,
         Some(_) => CallbackOutcome::Failed,
     };
+    // What happened at the bank is news: no read begun before it may be joined.
+    let _action = st.reads.action(session.user, claims.connection);
     let started = Instant::now();
     let conn = st
         .powens
@@ -425,16 +434,19 @@ async fn demo_session(
     Ok(Json(serde_json::json!({ "session": token })).into_response())
 }
 
-/// The widget's view of `conn`, also handed to the connection's waiters.
+/// The widget's view of `conn`, also handed to the connection's waiters, stamped
+/// `at`: when a read started, or when an action's answer arrived (a read that began
+/// during an action may still show the state before it, so it must not win over the
+/// action's answer).
 fn answer(
     st: &AppState,
     user: i64,
     id: i64,
-    started: Instant,
+    at: Instant,
     conn: &mend_model::Connection,
 ) -> ConnectionStatus {
     let status = status_of(conn, st.settings.agent_status);
-    st.watchers.publish(user, id, started, &status);
+    st.watchers.publish(user, id, at, &status);
     status
 }
 

@@ -7,10 +7,11 @@
 //! waiter either finds the running poller or starts a fresh one, never a dying one).
 //!
 //! Every fresh read and every mutation's answer (submit, resume, sync) is
-//! [published](Watchers::publish) too, stamped with the time its request started; a
-//! stamp never replaces a newer one. So a waiter never sees a state older than the
-//! one its own action produced, and a poller (re)started right after another read
-//! begins from that read and keeps the one-GET-per-interval pace.
+//! [published](Watchers::publish) too, stamped with the time its request started (a
+//! read) or its answer arrived (a mutation: a read begun while it ran may still show
+//! the state before it); a stamp never replaces a newer one. So a waiter never sees a
+//! state older than the one an action produced, and a poller (re)started right after
+//! another read begins from that read and keeps the one-GET-per-interval pace.
 
 use mend_model::ConnectionState;
 use mend_model::api::ConnectionStatus;

@@ -1,0 +1,164 @@
+//! Plain status reads (`GET /api/v1/connections/{id}` without `wait`), coalesced:
+//! **single flight** per (user, connection).
+//!
+//! Concurrent reads of one connection share one upstream `GET` and its converted,
+//! already serialised answer. Nothing is kept once that `GET` is answered: a read
+//! arriving after it starts a new one, so no answer is older than the upstream
+//! request in flight when its own request arrived.
+//!
+//! Actions on a connection (fields, resume, sync, callback) [detach](Reads::action)
+//! the flight in progress when they start *and* when they end (however they end): a
+//! read arriving after an action never joins a `GET` that began before the action
+//! finished, so it never answers the pre-action state, and no such read is left
+//! behind to be joined later.
+//!
+//! The flight runs in its own task: a caller that goes away (a closed tab) does not
+//! cancel it for the others. Its answer is also [published](Watchers::publish) to the
+//! connection's long-polls, stamped with the time it started, as every fresh read is.
+
+use axum::body::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::status::status_of;
+use crate::upstream::{PowensClient, UpstreamError};
+use crate::watch::Watchers;
+
+type Key = (i64, i64);
+
+/// A read's outcome: the status as JSON bytes (cheap to clone), or the error.
+pub type ReadResult = Result<Bytes, ApiError>;
+
+/// The single-flight registry (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Reads {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    flights: Mutex<HashMap<Key, Flight>>,
+    powens: PowensClient,
+    watchers: Watchers,
+    agent_status: bool,
+}
+
+#[derive(Debug)]
+struct Flight {
+    /// Tells this flight from a later one of the same key.
+    id: u64,
+    rx: watch::Receiver<Option<ReadResult>>,
+}
+
+/// Detaches the connection's flight when made and when dropped (see [`Reads::action`]).
+#[derive(Debug)]
+pub struct ActionGuard {
+    reads: Reads,
+    key: Key,
+}
+
+impl Drop for ActionGuard {
+    fn drop(&mut self) {
+        self.reads.detach(self.key);
+    }
+}
+
+impl Reads {
+    /// A registry reading through `powens` and publishing to `watchers`.
+    pub fn new(powens: PowensClient, watchers: Watchers, agent_status: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                flights: Mutex::new(HashMap::new()),
+                powens,
+                watchers,
+                agent_status,
+            }),
+        }
+    }
+
+    /// The connection's status, read by the flight in progress or by a new one.
+    pub async fn status(&self, user: i64, id: i64) -> ReadResult {
+        let mut rx = self.join(user, id);
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone().unwrap_or_else(|| Err(abandoned())),
+            Err(_) => Err(abandoned()),
+        }
+    }
+
+    /// Marks an action on the connection: reads in flight now, or started before the
+    /// guard is dropped, are joined by no read that arrives after the drop.
+    pub fn action(&self, user: i64, id: i64) -> ActionGuard {
+        self.detach((user, id));
+        ActionGuard {
+            reads: self.clone(),
+            key: (user, id),
+        }
+    }
+
+    /// Reads in flight now (for tests and benchmarks).
+    pub fn in_flight(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Flight>> {
+        self.inner.flights.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn detach(&self, key: Key) {
+        self.lock().remove(&key);
+    }
+
+    fn join(&self, user: i64, id: i64) -> watch::Receiver<Option<ReadResult>> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut flights = self.lock();
+        if let Some(f) = flights.get(&(user, id)) {
+            return f.rx.clone();
+        }
+        let flight_id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = watch::channel(None);
+        flights.insert(
+            (user, id),
+            Flight {
+                id: flight_id,
+                rx: rx.clone(),
+            },
+        );
+        drop(flights);
+        let this = self.clone();
+        let span = tracing::Span::current();
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let started = Instant::now();
+                let inner = &this.inner;
+                let result = match inner.powens.connection(user, id).await {
+                    Ok(conn) => {
+                        let status = status_of(&conn, inner.agent_status);
+                        inner.watchers.publish(user, id, started, &status);
+                        serde_json::to_vec(&status)
+                            .map(Bytes::from)
+                            .map_err(|e| ApiError::Internal(e.to_string()))
+                    }
+                    Err(e) => Err(ApiError::from(e)),
+                };
+                // Leave the registry before answering: a read arriving from now on
+                // starts a new flight rather than taking this finished one.
+                {
+                    let mut flights = this.lock();
+                    if flights.get(&(user, id)).is_some_and(|f| f.id == flight_id) {
+                        flights.remove(&(user, id));
+                    }
+                }
+                tx.send_replace(Some(result));
+            },
+            span,
+        ));
+        rx
+    }
+}
+
+fn abandoned() -> ApiError {
+    ApiError::Upstream(UpstreamError::Unreachable("read abandoned".into()))
+}
