@@ -194,10 +194,11 @@ export async function eventually(fn, { timeout = 10000, interval = 100, message 
 }
 
 /**
- * Runs axe-core (from node_modules) on `page` and returns its violations, each as
+ * Runs axe-core (from node_modules) on `page` (or on `context`, an axe context such as
+ * { include: [['mend-connection']] }) and returns its violations, each as
  * { id, impact, help, targets }. Open shadow roots are included by axe itself.
  */
-export async function axeViolations(page, options = {}) {
+export async function axeViolations(page, options = {}, context = null) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
     // Evaluated through the DevTools protocol rather than added as a <script>, so the
     // pages' strict CSP (no inline script) neither blocks it nor reports it.
@@ -206,10 +207,10 @@ export async function axeViolations(page, options = {}) {
     const src = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
     await page.evaluate(`${src}\n;void 0`);
   }
-  const result = await page.evaluate((opts) => window.axe.run(document, opts), {
+  const result = await page.evaluate(([ctx, opts]) => window.axe.run(ctx ?? document, opts), [context, {
     resultTypes: ['violations'],
     ...options,
-  });
+  }]);
   return result.violations.map((v) => ({
     id: v.id,
     impact: v.impact,

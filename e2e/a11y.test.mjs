@@ -1,0 +1,183 @@
+// Accessibility: axe-core finds nothing on the demo page in any state, light and dark
+// (the `theme` attribute, and `auto` following the system's dark scheme), including
+// refused values, the unavailable and session-expired panels; and a repair can be
+// done with the keyboard alone, focus landing somewhere sensible after each change.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startProxy, launchBrowser, resetSandbox, axeViolations, signSession, eventually } from './lib.mjs';
+
+const SECRET = 'e2e-a11y-session-secret-0123456789abcdef-xyz';
+let proxy;
+let browser;
+
+before(async () => {
+  proxy = await startProxy({ MEND_SESSION_SECRET: SECRET });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+});
+
+beforeEach(async () => {
+  await resetSandbox(proxy.base);
+});
+
+const sel = (id) => `mend-connection[connection-id="${id}"]`;
+
+const report = (violations) => violations
+  .map((v) => `- ${v.id} (${v.impact}): ${v.help}\n    ${v.targets.join('\n    ')}`).join('\n');
+
+// The widgets (every <mend-connection>, shadow DOM included); the demo page's own
+// chrome around them is checked in a test of its own.
+const WIDGETS = { include: [['mend-connection']] };
+
+async function assertNoViolations(page, what, context = WIDGETS) {
+  const violations = await axeViolations(page, {}, context);
+  assert.equal(violations.length, 0, `axe found violations (${what}):\n${report(violations)}`);
+}
+
+/** The demo page with every element past `loading`. */
+async function demoPage({ colorScheme = 'light' } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 800 }, colorScheme });
+  await page.goto(`${proxy.base}/widget/`);
+  await page.waitForSelector(`${sel(116)}[data-state="additionalInformationNeeded"]`);
+  await page.waitForFunction(() => {
+    const els = [...document.querySelectorAll('mend-connection')];
+    return els.length >= 16 && els.every((e) => e.dataset.state && e.dataset.state !== 'loading');
+  });
+  return page;
+}
+
+/** Puts the page's elements in the states that only a user or a failure brings. */
+async function moreStates(page) {
+  // Refused values: 104 (wrong format) and 116 (several fields) show their errors.
+  for (const [id, value] of [[104, '12ab'], [116, 'x']]) {
+    const el = page.locator(sel(id));
+    await el.locator('input').first().fill(value);
+    await el.locator('[data-action="submit"]').click();
+    await el.locator('[aria-invalid="true"]').first().waitFor();
+  }
+  // A wrong code the bank refuses: its message shown beside the form.
+  // (104 again, with a well-formed but wrong code.)
+  await page.locator(sel(104)).locator('input').first().fill('000000');
+  await page.locator(`${sel(104)} [data-action="submit"]`).click();
+  await page.waitForFunction((s) => document.querySelector(s).shadowRoot.textContent.includes('Incorrect code'), sel(104));
+  // Session expired (113) and unavailable (114: a proxy that is not there).
+  const now = Math.floor(Date.now() / 1000);
+  const expired = await signSession(SECRET, { iat: now - 300, exp: now - 120 });
+  await page.evaluate(([s, v]) => document.querySelector(s).setAttribute('session', v), [sel(113), expired]);
+  await page.waitForSelector(`${sel(113)}[data-phase="session-expired"]`);
+  await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', `${location.origin}/nowhere`), sel(114));
+  await page.waitForSelector(`${sel(114)}[data-state="unavailable"]`);
+}
+
+for (const theme of ['light', 'dark']) {
+  test(`axe: no violation in the widgets in every demo state (theme=${theme})`, async () => {
+    const page = await demoPage();
+    await page.getByLabel('Theme').selectOption(theme);
+    await page.waitForFunction((t) => [...document.querySelectorAll('mend-connection')]
+      .every((e) => e.getAttribute('theme') === t), theme);
+    await assertNoViolations(page, `theme=${theme}, as loaded`);
+    await moreStates(page);
+    await assertNoViolations(page, `theme=${theme}, errors, expired, unavailable`);
+    if (theme === 'light') {
+      // A positive control: axe does look inside the shadow roots.
+      await page.locator(sel(101)).evaluate((e) => e.shadowRoot.append(document.createElement('button')));
+      const seen = await axeViolations(page, {}, WIDGETS);
+      assert.ok(seen.some((v) => v.id === 'button-name'), 'axe sees a nameless button in a shadow root');
+    }
+    await page.close();
+  });
+}
+
+test('axe: no violation in the widgets with theme=auto on a dark system', async () => {
+  const page = await demoPage({ colorScheme: 'dark' });
+  assert.equal(await page.locator(sel(101)).getAttribute('theme'), 'auto');
+  assert.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true);
+  // The widget really is dark: its panel's background is darker than its text.
+  const lum = await page.locator(sel(104)).evaluate((e) => {
+    const panel = e.shadowRoot.querySelector('.mend');
+    const rgb = (c) => (c.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+    const l = (c) => rgb(c).reduce((a, b) => a + b, 0) / 3;
+    let bg = getComputedStyle(panel).backgroundColor;
+    for (let n = panel; n && /rgba\(0, 0, 0, 0\)|transparent/.test(bg); n = n.parentElement) bg = getComputedStyle(n).backgroundColor;
+    return { bg: l(bg), fg: l(getComputedStyle(e.shadowRoot.querySelector('.mend__title')).color) };
+  });
+  assert.ok(lum.bg < lum.fg, `dark panel under prefers-color-scheme: dark (${JSON.stringify(lum)})`);
+  await assertNoViolations(page, 'theme=auto, dark system');
+  await moreStates(page);
+  await assertNoViolations(page, 'theme=auto, dark system, errors, expired, unavailable');
+  await page.close();
+});
+
+test("axe: no violation in the demo page's own chrome (light and dark system)", {
+  todo: 'demo page bugs: GrayText on Canvas is 3.9:1 (style/demo.css .demo__intro, .demo__item p); the scrollable event log <ol class="demo__log"> cannot be reached by keyboard (src/demo.rs)',
+}, async () => {
+  for (const colorScheme of ['light', 'dark']) {
+    const page = await demoPage({ colorScheme });
+    await assertNoViolations(page, `demo page, ${colorScheme} system`, { include: [['body']], exclude: [['mend-connection']] });
+    await page.close();
+  }
+});
+
+/** The element and the node focused inside its shadow root. */
+const focused = (page) => page.evaluate(() => {
+  const host = document.activeElement;
+  const inner = host?.shadowRoot?.activeElement;
+  return {
+    host: host?.tagName.toLowerCase(),
+    id: host?.getAttribute('connection-id'),
+    tag: inner?.tagName.toLowerCase(),
+    cls: inner?.className ?? '',
+    action: inner?.dataset?.action ?? null,
+    name: inner?.getAttribute('name') ?? null,
+    text: inner?.textContent?.trim().slice(0, 80) ?? '',
+  };
+});
+
+async function tabTo(page, predicate, what, max = 80) {
+  for (let i = 0; i < max; i += 1) {
+    await page.keyboard.press('Tab');
+    const f = await focused(page);
+    if (predicate(f)) return f;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+// BUG (widget, src/app.rs Ctl::focus): after the successful submission focus ends on
+// <body>: focus stays in the form while busy, but the ok panel replaces the form (and
+// the focused control) before the requestAnimationFrame callback runs, so
+// `dom::focus_within(host)` is false there and the heading is never focused. Expected: focus on the new panel's heading.
+test('keyboard only: the OTP repair of 104, with focus on the new panel', {
+  todo: 'widget bug: focus is lost to <body> after a keyboard submission repairs the connection',
+}, async () => {
+  const page = await demoPage();
+  // Enter a wrong code first, with Enter in the field.
+  const input = await tabTo(page, (f) => f.id === '104' && f.tag === 'input', "104's code field");
+  assert.equal(input.name, 'otp');
+  await page.keyboard.type('000000');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((s) => document.querySelector(s).shadowRoot.textContent.includes('Incorrect code'), sel(104));
+  let f = await focused(page);
+  assert.equal(f.id, '104', 'focus stays in the widget after a refused code');
+  assert.ok(['input', 'h2', 'h3'].includes(f.tag), `focus on the field or the heading, not lost: ${JSON.stringify(f)}`);
+  // Back to the field (it may be focused already), the right code, then the submit button with Space.
+  if (f.tag !== 'input') f = await tabTo(page, (x) => x.id === '104' && x.tag === 'input', "104's code field", 5);
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('123456');
+  f = await tabTo(page, (x) => x.id === '104' && x.action === 'submit', 'the submit button', 5);
+  await page.keyboard.press('Space');
+  await page.waitForSelector(`${sel(104)}[data-state="ok"]`);
+  // After the change, focus is on the new panel's heading (or its first control).
+  f = await eventually(async () => { const x = await focused(page); return x.tag ? x : null; }, { timeout: 3000, message: 'focus in a widget' })
+    .catch(async () => focused(page));
+  assert.equal(f.id, '104', `focus stays in the repaired widget: ${JSON.stringify(f)}`);
+  assert.ok(/mend__title/.test(f.cls) || f.action === 'sync' || f.action === 'dismiss',
+    `focus on the new panel's heading or first control: ${JSON.stringify(f)}`);
+  // Screen readers hear the change too.
+  const live = await page.locator(sel(104)).evaluate((e) => e.shadowRoot.querySelector('[aria-live]')?.textContent ?? '');
+  assert.ok(live.trim().length > 0, 'the live region announces the new state');
+  await page.close();
+});
