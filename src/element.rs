@@ -118,11 +118,11 @@ pub fn mount(
 ) -> Widget {
     let attrs = Attrs::from_host(host, default_base);
     let ctl = Ctl::new(client, host.clone(), attrs);
-    let doc = web_sys::window()
+    let container: web_sys::HtmlElement = web_sys::window()
         .and_then(|w| w.document())
-        .expect("a document");
-    let container: web_sys::HtmlElement =
-        doc.create_element("div").expect("a div").unchecked_into();
+        .and_then(|d| d.create_element("div").ok())
+        .expect("a document to create the widget's container in")
+        .unchecked_into();
     let _ = container.set_attribute("class", "mend-root");
     let _ = root.append_child(&container);
     let for_view = Rc::clone(&ctl);

@@ -24,6 +24,7 @@ pub mod form;
 pub mod i18n;
 pub mod panel;
 pub mod state;
+pub mod wire;
 
 pub use client::{Api, FakeClient, HttpClient};
 pub use element::{Attrs, ElementHandle, Widget, mount};

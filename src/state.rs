@@ -539,10 +539,15 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<f64> {
         return None;
     }
     let mut rest = &s[19..];
-    let mut frac = 0.0;
+    // Milliseconds of the fraction, in integers (no float parsing in the wasm).
+    let mut millis = 0;
     if let Some(r) = rest.strip_prefix('.') {
         let digits = r.bytes().take_while(u8::is_ascii_digit).count();
-        frac = format!("0.{}", &r[..digits]).parse().ok()?;
+        millis = r
+            .bytes()
+            .take(3.min(digits))
+            .fold(0, |acc, c| acc * 10 + i64::from(c - b'0'))
+            * 10i64.pow(3 - 3.min(digits) as u32);
         rest = &r[digits..];
     }
     let offset_min = match rest {
@@ -561,7 +566,7 @@ pub fn parse_rfc3339_ms(s: &str) -> Option<f64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_min * 60;
-    Some((secs as f64 + frac) * 1000.0)
+    Some((secs * 1000 + millis) as f64)
 }
 
 #[cfg(test)]
