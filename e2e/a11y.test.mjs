@@ -64,13 +64,16 @@ async function moreStates(page) {
   await page.locator(sel(104)).locator('input').first().fill('000000');
   await page.locator(`${sel(104)} [data-action="submit"]`).click();
   await page.waitForFunction((s) => document.querySelector(s).shadowRoot.textContent.includes('Incorrect code'), sel(104));
-  // Session expired (113) and unavailable (114: a proxy that is not there).
+  // Session expired (113), unavailable (112: nothing listens there) and not found
+  // (114: an API that answers 404).
   const now = Math.floor(Date.now() / 1000);
   const expired = await signSession(SECRET, { iat: now - 300, exp: now - 120 });
   await page.evaluate(([s, v]) => document.querySelector(s).setAttribute('session', v), [sel(113), expired]);
   await page.waitForSelector(`${sel(113)}[data-phase="session-expired"]`);
+  await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', 'http://127.0.0.1:9'), sel(112));
+  await page.waitForSelector(`${sel(112)}[data-phase="unavailable"]`);
   await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', `${location.origin}/nowhere`), sel(114));
-  await page.waitForSelector(`${sel(114)}[data-state="unavailable"]`);
+  await page.waitForSelector(`${sel(114)}[data-phase="not-found"]`);
 }
 
 for (const theme of ['light', 'dark']) {
