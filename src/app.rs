@@ -45,6 +45,8 @@ pub struct Ctl {
     watch: RefCell<Option<(String, web_sys::AbortController)>>,
     ticker: RefCell<Option<IntervalHandle>>,
     on_visibility: RefCell<Option<Closure<dyn Fn()>>>,
+    /// Click, submit and input listeners delegated on the widget's root.
+    delegated: RefCell<Vec<(&'static str, Listener)>>,
     focus_root: RefCell<Option<web_sys::Element>>,
 }
 
@@ -62,6 +64,11 @@ thread_local! {
     /// Live controllers, to hand a checked return to the one it is for.
     static LIVE: RefCell<Vec<Weak<Ctl>>> = const { RefCell::new(Vec::new()) };
 }
+
+/// A DOM event listener kept alive while it is registered.
+type Listener = Closure<dyn Fn(web_sys::Event)>;
+/// What a delegated listener does.
+type Handler = fn(&Rc<Ctl>, &web_sys::Event);
 
 enum ReturnSlot {
     Unchecked,
@@ -88,6 +95,7 @@ impl Ctl {
             watch: RefCell::new(None),
             ticker: RefCell::new(None),
             on_visibility: RefCell::new(None),
+            delegated: RefCell::new(Vec::new()),
             focus_root: RefCell::new(None),
         });
         LIVE.with(|l| {
@@ -100,6 +108,7 @@ impl Ctl {
 
     /// Starts: first fetch, the page's return if any, visibility tracking.
     pub fn start(self: &Rc<Self>, focus_root: web_sys::Element) {
+        self.delegate(&focus_root);
         *self.focus_root.borrow_mut() = Some(focus_root);
         self.sync_host();
         let weak = Rc::downgrade(self);
@@ -114,6 +123,60 @@ impl Ctl {
         }
         *self.on_visibility.borrow_mut() = Some(cb);
         self.begin();
+    }
+
+    /// One listener per event type on the widget's root, for every button, the form
+    /// and its fields, whatever panel is shown: the panel's DOM holds no closures.
+    fn delegate(self: &Rc<Self>, root: &web_sys::Element) {
+        let handlers: [(&'static str, Handler); 3] = [
+            ("click", |ctl, ev| {
+                let button = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|t| t.closest("button[data-action]").ok().flatten());
+                // The submit button is handled by the form's `submit` event.
+                if let Some(b) =
+                    button.filter(|b| b.get_attribute("type").as_deref() != Some("submit"))
+                    && let Some(action) = b
+                        .get_attribute("data-action")
+                        .as_deref()
+                        .and_then(crate::wire::action)
+                {
+                    ctl.act(action);
+                }
+            }),
+            ("submit", |ctl, ev| {
+                ev.prevent_default();
+                ctl.submit();
+            }),
+            ("input", |ctl, ev| {
+                let Some(target) = ev.target() else { return };
+                let named = if let Some(i) = target.dyn_ref::<web_sys::HtmlInputElement>() {
+                    Some((i.name(), i.value()))
+                } else {
+                    target
+                        .dyn_ref::<web_sys::HtmlSelectElement>()
+                        .map(|s| (s.name(), s.value()))
+                };
+                if let Some((name, value)) = named.filter(|(n, _)| !n.is_empty()) {
+                    // Untracked: typing must not re-render the panel.
+                    ctl.values.update_untracked(|v| {
+                        v.insert(name, value);
+                    });
+                }
+            }),
+        ];
+        let mut delegated = self.delegated.borrow_mut();
+        for (name, handle) in handlers {
+            let weak = Rc::downgrade(self);
+            let cb = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                if let Some(ctl) = weak.upgrade() {
+                    handle(&ctl, &ev);
+                }
+            });
+            let _ = root.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+            delegated.push((name, cb));
+        }
     }
 
     /// The copy in the widget's language.
@@ -137,6 +200,11 @@ impl Ctl {
     /// Stops for good: aborts requests, stops the clock and the long poll.
     pub fn stop(&self) {
         self.alive.set(false);
+        if let Some(root) = self.focus_root.borrow().as_ref() {
+            for (name, cb) in self.delegated.borrow_mut().drain(..) {
+                let _ = root.remove_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+            }
+        }
         self.abort_all();
         if let Some(t) = self.ticker.borrow_mut().take() {
             t.clear();
@@ -232,10 +300,13 @@ impl Ctl {
         let before = self
             .machine
             .with_untracked(|m| m.status().map(|s| s.state.clone()));
-        let effects = self
-            .machine
-            .try_update(|m| m.step(event, dom::now()))
-            .unwrap_or_default();
+        // Notify the view only when something changed: a clock tick that changes
+        // nothing must not rebuild the panel (and move focus out of it).
+        let mut machine = self.machine.get_untracked();
+        let effects = machine.step(event, dom::now());
+        if self.machine.with_untracked(|m| *m != machine) {
+            self.machine.set(machine);
+        }
         let after = self
             .machine
             .with_untracked(|m| m.status().map(|s| s.state.clone()));

@@ -129,6 +129,11 @@ pub fn mount(
     let handle = leptos::mount::mount_to(container.clone(), move || {
         view! { <Root ctl=StoredValue::new_local(for_view)/> }
     });
+    // The first paint at once (the effect that keeps it current runs a tick later), so
+    // a host sees the loading panel as soon as the element is connected.
+    if let Ok(Some(body)) = container.query_selector(".mend__body") {
+        untrack(|| crate::components::paint(&ctl, &body));
+    }
     ctl.start(container.clone().unchecked_into());
     Widget {
         ctl,

@@ -182,6 +182,26 @@ pub fn source_label(state: Option<&ConnectionState>, t: &'static Texts) -> &'sta
     }
 }
 
+/// A countdown's text: `m:ss`, or `h:mm:ss` from an hour.
+pub fn clock_text(secs: i64) -> String {
+    let s = secs.max(0);
+    match s / 3600 {
+        0 => format!("{}:{:02}", s / 60, s % 60),
+        h => format!("{h}:{:02}:{:02}", s / 60 % 60, s % 60),
+    }
+}
+
+/// "Next try in N s", or "Trying again…" while a try is under way (`at` unknown).
+pub fn retry_text(t: &'static Texts, at: Option<f64>, now: f64) -> String {
+    match at {
+        Some(at) => {
+            let secs = ((at - now) / 1000.0).ceil().max(0.0) as i64;
+            format!("{} {}{}", t.retry_in, secs, t.seconds)
+        }
+        None => t.retrying.to_owned(),
+    }
+}
+
 /// What the widget shows now.
 pub fn panel(m: &Machine, t: &'static Texts) -> Panel {
     match &m.phase {
@@ -478,6 +498,20 @@ mod tests {
         m.step(Event::Answer(d.clone()), 0.0);
         m.step(Event::Answer(d), 0.0);
         assert!(matches!(panel(&m, &EN).extra, Extra::Countdown { .. }));
+    }
+
+    #[test]
+    fn countdown_texts() {
+        assert_eq!(clock_text(0), "0:00");
+        assert_eq!(clock_text(119), "1:59");
+        assert_eq!(clock_text(7199), "1:59:59");
+        assert_eq!(clock_text(-5), "0:00");
+        assert_eq!(retry_text(&EN, Some(5_500.0), 1_000.0), "Next try in 5s");
+        assert_eq!(
+            retry_text(&crate::i18n::FR, Some(2_000.0), 1_000.0),
+            "Nouvel essai dans 1 s"
+        );
+        assert_eq!(retry_text(&EN, None, 0.0), EN.retrying);
     }
 
     #[test]

@@ -308,6 +308,12 @@ impl Machine {
 
     fn answer(&mut self, status: ConnectionStatus, now: f64) -> Vec<Effect> {
         let mut fx = Vec::new();
+        // A long poll that times out answers the same status with a newer clock: keep
+        // the one shown, so nothing re-renders (and focus stays where it is).
+        let status = match self.status() {
+            Some(old) if same_but_clock(old, &status) => old.clone(),
+            _ => status,
+        };
         self.failures = 0;
         let first = self.known.is_none();
         let previous = self.known.replace(status.state.clone());
@@ -501,6 +507,18 @@ impl Machine {
             _ => vec![],
         }
     }
+}
+
+/// Whether two statuses differ only by `server_time`.
+fn same_but_clock(a: &ConnectionStatus, b: &ConnectionStatus) -> bool {
+    a.server_time != b.server_time
+        && ConnectionStatus {
+            server_time: None,
+            ..a.clone()
+        } == ConnectionStatus {
+            server_time: None,
+            ..b.clone()
+        }
 }
 
 /// The pause before retry number `failures` (1-based): 2 s, 4 s, 8 s… up to a minute.
@@ -706,6 +724,16 @@ mod tests {
             m.step(Event::Answer(status(Some("rateLimiting"))), 1.0)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn a_newer_clock_alone_changes_nothing() {
+        let mut m = showing(Some("rateLimiting"));
+        let before = m.clone();
+        let mut again = status(Some("rateLimiting"));
+        again.server_time = Some("2026-11-25T10:00:25Z".into());
+        assert!(m.step(Event::Answer(again), 1.0).is_empty());
+        assert_eq!(m, before);
     }
 
     #[test]

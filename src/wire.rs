@@ -118,7 +118,8 @@ fn state_of(v: &JsValue, key: &str) -> Option<ConnectionState> {
         .map(|s| ConnectionState::parse(&s))
 }
 
-fn action(s: &str) -> Option<Action> {
+/// An action from its `data-action` / wire string.
+pub fn action(s: &str) -> Option<Action> {
     Some(match s {
         "submit" => Action::Submit,
         "resume" => Action::Resume,

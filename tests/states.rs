@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use mend::client::{Call, Kind};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -421,4 +422,26 @@ async fn compact_shows_a_banner_until_opened() {
 async fn the_live_region_announces_the_state() {
     let m = shown(Some("validating")).await;
     assert_eq!(m.text("[aria-live=polite]"), "Checking with your bank…");
+}
+
+#[wasm_bindgen_test]
+async fn the_countdown_ticks_without_moving_focus() {
+    let fake = mend::FakeClient::new();
+    let d = status(Some("decoupled"));
+    fake.status(d.clone()).status(d);
+    let m = mount_with(fake, &[]);
+    settle().await;
+    let before = m.text(".mend__clock");
+    let button: web_sys::HtmlElement = m.q("[data-action=resume]").unwrap().unchecked_into();
+    button.focus().unwrap();
+    wait_ms(1100).await;
+    assert_ne!(m.text(".mend__clock"), before, "the clock moved");
+    let active = m
+        .shadow
+        .active_element()
+        .expect("focus is still in the widget");
+    assert_eq!(
+        active.get_attribute("data-action").as_deref(),
+        Some("resume")
+    );
 }
