@@ -4,16 +4,24 @@
 //! Logs name the matched route (`/api/v1/connections/{id}`), never the raw URI: query
 //! strings and bodies can carry codes, states and field values.
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use pin_project_lite::pin_project;
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Poll, ready};
 use std::time::Instant;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
 use tracing::Instrument as _;
+use tracing::instrument::Instrumented;
 
-use crate::AppState;
 use crate::error::REQUEST_ID;
+use crate::metrics::Metrics;
+use crate::ratelimit::Limits;
 
 /// The request id header.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -37,61 +45,241 @@ fn request_id(req: &Request) -> String {
         })
 }
 
-/// Request id, log line, metrics, security headers.
-pub async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let id = request_id(&req);
-    let route = match req.extensions().get::<MatchedPath>() {
-        Some(m) => m.as_str().to_owned(),
-        None if req.uri().path().starts_with("/sandbox/") => "/sandbox/*".to_owned(),
-        None => "unmatched".to_owned(),
-    };
-    let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %id, %method, %route);
-    let started = Instant::now();
-    let mut res = REQUEST_ID
-        .scope(id.clone(), next.run(req).instrument(span.clone()))
-        .await;
-    let status = res.status().as_u16();
-    let elapsed = started.elapsed();
-    let elapsed_ms = elapsed.as_millis() as u64;
-    span.in_scope(|| {
-        // The in-process sandbox's own traffic (sandbox mode) is debug noise.
-        if route.starts_with("/sandbox") {
-            tracing::debug!(status, elapsed_ms, "answered");
-        } else {
-            tracing::info!(status, elapsed_ms, "answered");
+/// The outermost layer of every route: a request id (kept in a task-local for the
+/// error envelope), one log line and the counters per request, and the security
+/// headers. A hand-written service rather than `from_fn`: its future is held by every
+/// waiting long-poll, so it is kept small (no boxed copies of the request).
+#[derive(Debug, Clone)]
+pub struct ContextLayer {
+    metrics: Metrics,
+}
+
+impl ContextLayer {
+    /// The layer, counting into `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S> Layer<S> for ContextLayer {
+    type Service = Context<S>;
+
+    fn layer(&self, inner: S) -> Context<S> {
+        Context {
+            inner,
+            metrics: self.metrics.clone(),
         }
-    });
-    state.metrics.http(&route, status);
-    state.metrics.http_duration(&route, elapsed.as_secs_f64());
-    let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        headers.insert(X_REQUEST_ID, v);
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
 }
 
-/// `/api` only: the per-address bucket (the TCP peer; see [`crate::ratelimit`]).
-pub async fn limit_by_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
-        && let Err(e) = state.limits.check_ip(addr.ip())
-    {
-        return e.into_response();
-    }
-    next.run(req).await
+/// See [`ContextLayer`].
+#[derive(Debug, Clone)]
+pub struct Context<S> {
+    inner: S,
+    metrics: Metrics,
 }
 
-/// `/api` answers are never cached by browsers or intermediaries.
-pub async fn no_store(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+/// The route a request is counted and logged under: the matched route, never the raw
+/// path (query strings and bodies can carry codes, states and field values).
+#[derive(Debug)]
+enum RouteName {
+    Matched(MatchedPath),
+    Static(&'static str),
+}
+
+impl RouteName {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(m) => m.as_str(),
+            Self::Static(s) => s,
+        }
+    }
+}
+
+impl<S> Service<Request> for Context<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ContextFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let id = request_id(&req);
+        let route = match req.extensions().get::<MatchedPath>() {
+            Some(m) => RouteName::Matched(m.clone()),
+            None if req.uri().path().starts_with("/sandbox/") => RouteName::Static("/sandbox/*"),
+            None => RouteName::Static("unmatched"),
+        };
+        let span = tracing::info_span!("request", request_id = %id, method = %req.method(), route = route.as_str());
+        let header = HeaderValue::from_str(&id).ok();
+        // The inner services may answer at once (a rate limit): in the scope too.
+        let inner = {
+            let _entered = span.enter();
+            REQUEST_ID.sync_scope(id.clone(), || self.inner.call(req))
+        };
+        ContextFuture {
+            inner: REQUEST_ID.scope(id, inner.instrument(span.clone())),
+            span,
+            header,
+            route,
+            metrics: self.metrics.clone(),
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Context`].
+    pub struct ContextFuture<F> {
+        #[pin]
+        inner: TaskLocalFuture<String, Instrumented<F>>,
+        span: tracing::Span,
+        header: Option<HeaderValue>,
+        route: RouteName,
+        metrics: Metrics,
+        started: Instant,
+    }
+}
+
+impl<F> Future for ContextFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut res) = ready!(this.inner.poll(cx));
+        let status = res.status().as_u16();
+        let elapsed = this.started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let route = this.route.as_str();
+        this.span.in_scope(|| {
+            // The in-process sandbox's own traffic (sandbox mode) is debug noise.
+            if route.starts_with("/sandbox") {
+                tracing::debug!(status, elapsed_ms, "answered");
+            } else {
+                tracing::info!(status, elapsed_ms, "answered");
+            }
+        });
+        this.metrics.http(route, status);
+        this.metrics.http_duration(route, elapsed.as_secs_f64());
+        let headers = res.headers_mut();
+        if let Some(v) = this.header.take() {
+            headers.insert(X_REQUEST_ID, v);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        Poll::Ready(Ok(res))
+    }
+}
+
+/// Inside CORS: on `/api/…` only, the per-address bucket (the TCP peer; see
+/// [`crate::ratelimit`]) and `Cache-Control: no-store` (`/api` answers are never
+/// cached by browsers or intermediaries). CORS preflights are answered before it.
+#[derive(Debug, Clone)]
+pub struct ApiGuardLayer {
+    limits: Limits,
+}
+
+impl ApiGuardLayer {
+    /// The layer, with these limits.
+    pub fn new(limits: Limits) -> Self {
+        Self { limits }
+    }
+}
+
+impl<S> Layer<S> for ApiGuardLayer {
+    type Service = ApiGuard<S>;
+
+    fn layer(&self, inner: S) -> ApiGuard<S> {
+        ApiGuard {
+            inner,
+            limits: self.limits.clone(),
+        }
+    }
+}
+
+/// See [`ApiGuardLayer`].
+#[derive(Debug, Clone)]
+pub struct ApiGuard<S> {
+    inner: S,
+    limits: Limits,
+}
+
+impl<S> Service<Request> for ApiGuard<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = ApiGuardFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if !req.uri().path().starts_with("/api/") {
+            return ApiGuardFuture::Other {
+                inner: self.inner.call(req),
+            };
+        }
+        if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
+            && let Err(e) = self.limits.check_ip(addr.ip())
+        {
+            return ApiGuardFuture::Refused {
+                response: Some(no_store(e.into_response())),
+            };
+        }
+        ApiGuardFuture::Api {
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`ApiGuard`].
+    #[project = ApiGuardProj]
+    pub enum ApiGuardFuture<F> {
+        /// Refused before the route.
+        Refused { response: Option<Response> },
+        /// An `/api` route.
+        Api { #[pin] inner: F },
+        /// Any other route.
+        Other { #[pin] inner: F },
+    }
+}
+
+impl<F> Future for ApiGuardFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ApiGuardProj::Refused { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
+            ApiGuardProj::Api { inner } => inner.poll(cx).map(|r| r.map(no_store)),
+            ApiGuardProj::Other { inner } => inner.poll(cx),
+        }
+    }
+}
+
+fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res

@@ -1,13 +1,13 @@
 //! The router and the handlers of docs/api.md.
 
 use axum::Json;
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Router, middleware};
 use mend_model::ConnectionState;
 use mend_model::api::{
     CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, FieldsSubmission,
@@ -53,11 +53,6 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     }
     let api = api
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            http::limit_by_address,
-        ))
-        .layer(middleware::from_fn(http::no_store))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
 
     let mut app = Router::new()
@@ -72,16 +67,14 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     if let Some(sandbox) = &state.settings.sandbox {
         app = app.nest_service("/sandbox", sandbox.router());
     }
-    let app = app.fallback(api_not_found);
-    let app = match cors(allowed_origins) {
-        Some(cors) => app.layer(cors),
-        None => app,
-    };
-    app.layer(middleware::from_fn_with_state(
-        state.clone(),
-        http::request_context,
-    ))
-    .with_state(state)
+    // One layer (so one boxed service and future per request, not one per
+    // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
+    // the address rate limit and `no-store`.
+    let layers = tower::ServiceBuilder::new()
+        .layer(http::ContextLayer::new(state.metrics.clone()))
+        .option_layer(cors(allowed_origins))
+        .layer(http::ApiGuardLayer::new(state.limits.clone()));
+    app.fallback(api_not_found).layer(layers).with_state(state)
 }
 
 /// CORS for the configured origins only; no layer at all (same origin only) when none.

@@ -11,8 +11,11 @@
 //!    (a driver cycles 102 through `SCARequired` → `decoupled` → `validating` → `null`);
 //! 3. the proxy's resident memory with 10,000 waiting long-polls.
 //!
-//! Options: `--quick` (smaller counts, for a smoke run), `--waiters N` (default 10000).
-//! Logs of the child are at `warn` (per-request `info` lines would dominate).
+//! Options: `--quick` (smaller counts, for a smoke run), `--waiters N` (default 10000),
+//! `--only latency|watch|memory` (one part). Logs of the child are at `warn`
+//! (per-request `info` lines would dominate). `MEND_BENCH_CHILD_WRAPPER` (e.g.
+//! `valgrind --tool=callgrind`) is put in front of the child's command line, to
+//! profile the proxy under the benchmark's load.
 
 use mend_model::api::ConnectionStatus;
 use mend_proxy::config::Config;
@@ -41,8 +44,13 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1000 } else { 10_000 });
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    if let Err(e) = runtime.block_on(bench(quick, waiters)) {
+    if let Err(e) = runtime.block_on(bench(quick, waiters, only.as_deref())) {
         eprintln!("mend-proxy-bench: {e}");
         std::process::exit(1);
     }
@@ -79,6 +87,19 @@ struct ChildProxy {
 
 impl Drop for ChildProxy {
     fn drop(&mut self) {
+        if std::env::var_os("MEND_BENCH_CHILD_WRAPPER").is_some() {
+            // A profiler writes its report when the child exits by itself: SIGTERM
+            // (the proxy shuts down gracefully), then wait a little.
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            for _ in 0..600 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -87,7 +108,17 @@ impl Drop for ChildProxy {
 impl ChildProxy {
     fn start() -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
+        let wrapper = std::env::var("MEND_BENCH_CHILD_WRAPPER").unwrap_or_default();
+        let mut words = wrapper.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        let mut child = command
             .arg("serve-child")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -326,7 +357,8 @@ async fn metric(client: &reqwest::Client, base: &str, name: &str) -> Option<f64>
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
 }
 
-async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
+async fn bench(quick: bool, waiters: usize, only: Option<&str>) -> Result<(), String> {
+    let part = |name: &str| only.is_none_or(|o| o == name);
     let proxy = ChildProxy::start()?;
     let base = proxy.base.clone();
     let client = reqwest::Client::builder()
@@ -342,6 +374,25 @@ async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
     );
     println!();
 
+    if part("latency") {
+        latency(&client, &base, &token, per_client).await?;
+    }
+    if part("watch") {
+        watching(&client, &base, quick).await?;
+    }
+    if part("memory") {
+        memory(&client, &base, &token, &proxy, waiters).await?;
+    }
+    Ok(())
+}
+
+async fn latency(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    per_client: usize,
+) -> Result<(), String> {
+    let (client, token) = (client.clone(), token.to_owned());
     // Warm up: token, connection pool.
     load(
         &client,
@@ -351,7 +402,7 @@ async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
         5,
     )
     .await?;
-    let sb_token = sandbox_token(&client, &base).await?;
+    let sb_token = sandbox_token(&client, base).await?;
     let direct = format!("{base}/sandbox/2.0/users/me/connections/101?expand=connector,sources");
     load(&client, &direct, &sb_token, 64, 5).await?;
 
@@ -380,7 +431,10 @@ async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
         );
     }
     println!();
+    Ok(())
+}
 
+async fn watching(client: &reqwest::Client, base: &str, quick: bool) -> Result<(), String> {
     let window = if quick {
         Duration::from_secs(4)
     } else {
@@ -395,21 +449,30 @@ async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
     println!("| watching clients | upstream GETs | per second | answers to clients |");
     println!("|---|---|---|---|");
     for clients in [1usize, 50, 500] {
-        let (gets, answers) = watch_changes(&client, &base, clients, window).await?;
+        let (gets, answers) = watch_changes(client, base, clients, window).await?;
         println!(
             "| {clients} | {gets} | {:.2} | {answers} |",
             gets as f64 / window.as_secs_f64()
         );
     }
     println!();
+    Ok(())
+}
 
+async fn memory(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    proxy: &ChildProxy,
+    waiters: usize,
+) -> Result<(), String> {
     println!("## Resident memory of the proxy with {waiters} waiting long-polls (connection 114)");
     println!();
     let before = proxy.rss_kib().unwrap_or(0);
     let url = format!("{base}/api/v1/connections/114?wait=30&since=someFutureState");
     let polls: Vec<_> = (0..waiters)
         .map(|_| {
-            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
             tokio::spawn(async move {
                 client
                     .get(url)
@@ -423,14 +486,14 @@ async fn bench(quick: bool, waiters: usize) -> Result<(), String> {
     let started = Instant::now();
     let mut seen = 0.0;
     while started.elapsed() < Duration::from_secs(25) {
-        seen = metric(&client, &base, "mend_waiters").await.unwrap_or(0.0);
+        seen = metric(client, base, "mend_waiters").await.unwrap_or(0.0);
         if seen as usize >= waiters {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let during = proxy.rss_kib().unwrap_or(0);
-    let pollers = metric(&client, &base, "mend_pollers").await.unwrap_or(0.0);
+    let pollers = metric(client, base, "mend_pollers").await.unwrap_or(0.0);
     println!("| measure | value |");
     println!("|---|---|");
     println!("| RSS before | {:.1} MiB |", before as f64 / 1024.0);
