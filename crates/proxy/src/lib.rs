@@ -66,9 +66,22 @@ pub struct Settings {
     pub sandbox: Option<mend_sandbox::Sandbox>,
 }
 
-/// What every handler shares (cheap to clone).
+/// What every handler shares: one pointer, cheap to clone (every request and every
+/// waiting long-poll holds one), dereferencing to [`Shared`].
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// The Powens client.
     pub powens: PowensClient,
     /// Session keys.
@@ -210,7 +223,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         config.agent_status,
         metrics.clone(),
     );
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         reads: reads::Reads::new(powens.clone(), watchers.clone(), config.agent_status),
         watchers,
         powens,
@@ -231,7 +244,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }),
         shutdown: shutdown_rx,
         widget: widget::WidgetFiles::new(config.widget_dir.clone()),
-    };
+    }));
     if !config.widget_dir.is_dir() {
         tracing::warn!(dir = %config.widget_dir.display(), "MEND_WIDGET_DIR is not a folder: /widget/ will answer 404 until the widget is built");
     }

@@ -286,18 +286,27 @@ impl Watchers {
         let mut since = since.map(str::to_owned);
         let mut stopping = *shutdown.borrow();
         loop {
-            let latest = rx.borrow_and_update().clone();
-            if let Some(latest) = latest {
-                let status = latest.result?;
-                let now = ConnectionState::data_state(status.state.as_ref()).to_owned();
-                match &since {
-                    Some(s) if *s != now => return Ok(status),
-                    Some(_) => {}
-                    // No `since`: wait for a change from the first state seen.
-                    None => since = Some(now),
-                }
-                if stopping || tokio::time::Instant::now() >= deadline {
-                    return Ok(status);
+            // In a block: nothing of the status is kept in the future across the wait
+            // below (one is held per waiting request), and it is copied only to answer.
+            {
+                let latest = rx.borrow_and_update();
+                if let Some(latest) = latest.as_ref() {
+                    let status = match &latest.result {
+                        Ok(status) => status,
+                        Err(e) => return Err(e.clone()),
+                    };
+                    let now = ConnectionState::data_state(status.state.as_ref());
+                    let changed = match &since {
+                        Some(s) => s != now,
+                        // No `since`: wait for a change from the first state seen.
+                        None => {
+                            since = Some(now.to_owned());
+                            false
+                        }
+                    };
+                    if changed || stopping || tokio::time::Instant::now() >= deadline {
+                        return Ok(status.clone());
+                    }
                 }
             }
             tokio::select! {
