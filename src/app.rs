@@ -189,10 +189,20 @@ impl Ctl {
             .with_untracked(|a| a.connection_id.is_some() && !a.session.is_empty())
     }
 
+    /// A remembered approval (a reload during a decoupled wait) goes back into the
+    /// machine before the first answer.
+    fn restore_approval(&self, remembered: Option<(f64, f64)>) {
+        if let Some((started, deadline)) = remembered {
+            self.machine
+                .update_untracked(|m| m.restore_approval(started, deadline, dom::now()));
+        }
+    }
+
     fn begin(self: &Rc<Self>) {
         if !self.ready() {
             return;
         }
+        self.restore_approval(dom::approval(self.connection_id()));
         self.run(Effect::Fetch);
         self.check_return();
     }
@@ -242,7 +252,10 @@ impl Ctl {
                 self.values.set(BTreeMap::new());
                 self.field_errors.set(BTreeMap::new());
                 if self.ready() {
+                    // Read before the reset, which forgets the approval it knew.
+                    let remembered = dom::approval(self.connection_id());
                     self.dispatch(Event::Reset { forget });
+                    self.restore_approval(remembered);
                     self.check_return();
                 }
             }
@@ -304,6 +317,10 @@ impl Ctl {
         // nothing must not rebuild the panel (and move focus out of it).
         let mut machine = self.machine.get_untracked();
         let effects = machine.step(event, dom::now());
+        let approval = machine.approval();
+        if self.machine.with_untracked(|m| m.approval() != approval) {
+            dom::set_approval(self.connection_id(), approval);
+        }
         if self.machine.with_untracked(|m| *m != machine) {
             self.machine.set(machine);
         }

@@ -170,6 +170,19 @@ fn Card(c: DemoConnection) -> impl IntoView {
     let s = expect_context::<Settings>();
     let id = c.id;
     let session = LocalResource::new(move || session(id));
+    // Demo sessions last 15 minutes: when one expires, fetch a fresh one (what a host
+    // should do on `mend:session-expired`).
+    let handle = window_event_listener_untyped("mend:session-expired", move |ev| {
+        let for_me = ev
+            .dyn_ref::<web_sys::CustomEvent>()
+            .and_then(|c| js_sys::Reflect::get(&c.detail(), &"connectionId".into()).ok())
+            .and_then(|v| v.as_f64())
+            == Some(id as f64);
+        if for_me {
+            session.refetch();
+        }
+    });
+    on_cleanup(move || handle.remove());
     // The return address the sandbox allows: this demo's root, on this origin.
     let redirect = web_sys::window()
         .and_then(|w| w.location().origin().ok())

@@ -192,3 +192,25 @@ pub fn clear_return_hint() {
         let _ = s.remove_item(RETURN_HINT);
     }
 }
+
+/// The decoupled approval under way for connection `id`, as `(started, deadline)`,
+/// remembered in this tab so a reload keeps its countdown.
+pub fn approval(id: i64) -> Option<(f64, f64)> {
+    let v = session_storage()?
+        .get_item(&format!("mend:approval:{id}"))
+        .ok()??;
+    let (a, b) = v.split_once(',')?;
+    Some((a.parse::<i64>().ok()? as f64, b.parse::<i64>().ok()? as f64))
+}
+
+/// Remembers (or, with `None`, forgets) the approval under way for connection `id`.
+pub fn set_approval(id: i64, approval: Option<(f64, f64)>) {
+    let Some(s) = session_storage() else { return };
+    let key = format!("mend:approval:{id}");
+    let _ = match approval {
+        Some((started, deadline)) => {
+            s.set_item(&key, &format!("{},{}", started as i64, deadline as i64))
+        }
+        None => s.remove_item(&key),
+    };
+}

@@ -8,7 +8,9 @@
 //! - [`client`]: the proxy's API behind the [`client::Api`] seam (real and fake);
 //! - [`app`]: the controller that runs the machine's effects (requests, long polls,
 //!   timers, host events) and the root view;
-//! - [`components`]: one small view per state;
+//! - [`panel`]: what each state shows, as data (pure, unit-tested per state);
+//! - [`components`]: the Leptos root and the panel's DOM renderer;
+//! - [`wire`]: the proxy's JSON, via the browser's `JSON.parse`;
 //! - [`element`]: mounting into a custom element's shadow root (`mend.js` drives it);
 //! - [`i18n`]: the copy, `en` and `fr`.
 

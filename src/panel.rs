@@ -1,13 +1,13 @@
 //! What each state shows, as plain data: [`panel`] maps the machine to a [`Panel`]
-//! (tone, heading, copy, extra content, buttons, sources) that one generic view
-//! renders.
+//! (tone, heading, copy, extra content, buttons, sources) that one renderer
+//! ([`crate::components::render`]) turns into DOM.
 //!
-//! Why data rather than one Leptos component per state: every distinct `view!` tree
-//! is monomorphised into its own build/rebuild/mount code in the wasm; measured on
-//! this widget, one renderer of this struct is 14 KB gzip lighter than fourteen
-//! per-state components (see BENCHMARKS.md, "Widget"). It also
-//! makes "what does the user see in state X" a pure function, unit-tested natively
-//! for every state below.
+//! Why data rather than one Leptos component per state (the architecture first
+//! proposed): every distinct `view!` tree is monomorphised into its own
+//! build/rebuild/mount code in the wasm. Measured on this widget: fourteen per-state
+//! components made a 179 KB gzip wasm; this struct and its renderer, with the other
+//! cuts listed in BENCHMARKS.md ("Widget"), 98 KB. It also makes "what does the user
+//! see in state X" a pure function, unit-tested natively for every state below.
 
 use crate::i18n::Texts;
 use crate::state::{Machine, Phase};

@@ -245,6 +245,22 @@ impl Machine {
         }
     }
 
+    /// The decoupled approval under way, `(started, deadline)`, once it was resumed:
+    /// the controller keeps it in `sessionStorage` so a reload resumes the wait.
+    pub fn approval(&self) -> Option<(f64, f64)> {
+        self.deadline.filter(|_| self.resumed)
+    }
+
+    /// Restores an approval remembered across a reload, before the first answer: a
+    /// `validating` (or `decoupled`) answer then shows the approval's countdown again
+    /// instead of a bare "checking", and no second resume is sent.
+    pub fn restore_approval(&mut self, started: f64, deadline: f64, now: f64) {
+        if matches!(self.phase, Phase::Loading) && deadline > now {
+            self.resumed = true;
+            self.deadline = Some((started, deadline));
+        }
+    }
+
     /// Whether a clock is needed (countdown or backoff).
     pub fn needs_clock(&self) -> bool {
         matches!(
@@ -815,6 +831,30 @@ mod tests {
         assert_eq!(m.step(Event::Start(Action::Resume), 45.0), [Effect::Fetch]);
         let fx = m.step(Event::Answer(status(None)), 50.0);
         assert!(fx.contains(&Effect::EmitResolved));
+    }
+
+    #[test]
+    fn a_reload_during_an_approval_resumes_the_wait() {
+        let mut m = Machine::new();
+        m.restore_approval(100.0, 50_000.0, 1_000.0);
+        // Powens checks (the user hasn't approved yet): the approval's panel, no resume.
+        assert!(
+            m.step(Event::Answer(status(Some("validating"))), 1_000.0)
+                .len()
+                == 1
+        );
+        assert!(
+            matches!(m.phase, Phase::Waiting { started, deadline, .. } if started == 100.0 && deadline == 50_000.0)
+        );
+        assert_eq!(m.approval(), Some((100.0, 50_000.0)));
+        // Fine again: the episode is over.
+        m.step(Event::Answer(status(None)), 2_000.0);
+        assert_eq!(m.approval(), None);
+        // An expired memory is ignored.
+        let mut m = Machine::new();
+        m.restore_approval(0.0, 10.0, 1_000.0);
+        m.step(Event::Answer(status(Some("validating"))), 1_000.0);
+        assert_eq!(m.phase, Phase::Showing(status(Some("validating"))));
     }
 
     #[test]

@@ -445,3 +445,55 @@ async fn the_countdown_ticks_without_moving_focus() {
         Some("resume")
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_reload_during_an_approval_keeps_its_countdown() {
+    // The first page resumed the approval and remembered it...
+    let fake = mend::FakeClient::new();
+    let d = status(Some("decoupled"));
+    fake.status(d.clone()).status(status(Some("validating")));
+    let first = mount_with(fake, &[]);
+    settle().await;
+    assert_eq!(
+        first.host.get_attribute("data-phase").as_deref(),
+        Some("waiting")
+    );
+    let remembered = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+        .get_item("mend:approval:42")
+        .unwrap();
+    assert!(remembered.is_some());
+    drop(first);
+    // ...the reloaded one finds Powens checking and still shows the approval's wait.
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("validating")));
+    let m = mount_as(42, fake, &[], false);
+    settle().await;
+    assert_eq!(m.data_state(), "validating");
+    assert_eq!(
+        m.host.get_attribute("data-phase").as_deref(),
+        Some("waiting")
+    );
+    assert_eq!(m.title(), "Approve in your bank app");
+    assert!(m.q(".mend__clock").is_some());
+    assert!(
+        !m.fake.requests().contains(&Call::Resume { id: 42 }),
+        "no second resume"
+    );
+    // Approved: the memory goes with the episode.
+    m.fake.status(status(None));
+    m.click("[data-action=resume]");
+    settle().await;
+    assert_eq!(m.data_state(), "ok");
+    let left = web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+        .get_item("mend:approval:42")
+        .unwrap();
+    assert_eq!(left, None);
+}

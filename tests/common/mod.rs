@@ -91,6 +91,7 @@ pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bo
         mend::app::Ctl::reset_page_return();
         if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {
             let _ = s.remove_item("mend:return");
+            let _ = s.remove_item("mend:approval:42");
         }
     }
     let doc = document();
