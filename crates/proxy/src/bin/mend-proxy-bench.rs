@@ -28,6 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The proxy's own allocator (src/main.rs): the child measured is the proxy as shipped.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const SECRET: &str = "bench-session-secret-0123456789abcdef";
 const POLL: Duration = Duration::from_secs(1);
 
