@@ -448,10 +448,15 @@ impl Ctl {
     /// Moves focus to the first invalid field, else the panel's heading, once the view
     /// has updated, and only if focus is already in the widget.
     fn focus(self: &Rc<Self>) {
+        // Decided now: the re-render about to happen removes the focused button, after
+        // which focus is nowhere and would look "outside".
+        if !dom::focus_within(&self.host) {
+            return;
+        }
         let weak = Rc::downgrade(self);
         request_animation_frame(move || {
             let Some(ctl) = weak.upgrade() else { return };
-            if !ctl.alive.get() || !dom::focus_within(&ctl.host) {
+            if !ctl.alive.get() {
                 return;
             }
             let root = ctl.focus_root.borrow().clone();

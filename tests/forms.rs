@@ -230,3 +230,19 @@ async fn the_proxy_s_field_problems_are_shown_inline() {
     assert_eq!(m.text("#mend-f0-err"), "This is too long.");
     assert_eq!(m.text(".mend__notice-text"), "Some values need fixing.");
 }
+
+#[wasm_bindgen_test]
+async fn focus_goes_to_the_first_invalid_field() {
+    let m = form(vec![field("login", "text"), field("otp", "text")]).await;
+    m.type_into("input[name=login]", "jo");
+    let submit: web_sys::HtmlElement = m.q("[data-action=submit]").unwrap().unchecked_into();
+    submit.focus().unwrap();
+    m.click("[data-action=submit]");
+    settle().await;
+    wait_ms(100).await; // focus moves on the next animation frame
+    let active = m
+        .shadow
+        .active_element()
+        .expect("focus stays in the widget");
+    assert_eq!(active.get_attribute("name").as_deref(), Some("otp"));
+}

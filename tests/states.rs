@@ -497,3 +497,49 @@ async fn a_reload_during_an_approval_keeps_its_countdown() {
         .unwrap();
     assert_eq!(left, None);
 }
+
+#[wasm_bindgen_test]
+async fn after_an_action_focus_moves_to_the_new_heading() {
+    let m = mount_status(status(Some("actionNeeded")));
+    settle().await;
+    let done: web_sys::HtmlElement = m.q("[data-action=sync]").unwrap().unchecked_into();
+    done.focus().unwrap();
+    m.fake.status(status(Some("SCARequired")));
+    done.click();
+    settle().await;
+    wait_ms(100).await;
+    let active = m
+        .shadow
+        .active_element()
+        .expect("focus stays in the widget");
+    assert_eq!(active.class_name(), "mend__title");
+    assert_eq!(
+        active.text_content().unwrap(),
+        "Your bank needs you to confirm access"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_background_change_never_steals_focus() {
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("validating")));
+    fake.answer_to(
+        Kind::LongPoll,
+        Ok(mend::client::Answer::Status(status(None))),
+    );
+    let outside: web_sys::HtmlElement = document()
+        .create_element("button")
+        .unwrap()
+        .unchecked_into();
+    document().body().unwrap().append_child(&outside).unwrap();
+    outside.focus().unwrap();
+    let m = mount_with(fake, &[]);
+    settle().await;
+    wait_ms(100).await;
+    assert_eq!(m.data_state(), "ok");
+    assert_eq!(
+        document().active_element().as_ref(),
+        Some(outside.unchecked_ref::<web_sys::Element>())
+    );
+    outside.remove();
+}

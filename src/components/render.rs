@@ -19,6 +19,7 @@ use crate::panel::{Extra, Panel, clock_text, retry_text};
 use mend_model::ConnectorField;
 use mend_model::api::{Action, FieldProblem};
 use std::collections::BTreeMap;
+use wasm_bindgen::JsCast;
 use web_sys::{Document, Element};
 
 /// What to say about a refused value.
@@ -76,8 +77,56 @@ fn para(doc: &Document, parent: &Element, class: &str, part: &str, s: &str) -> E
     p
 }
 
+/// The focused element, if it is inside `root` (which may be in a shadow root).
+fn focused_in(doc: &Document, root: &Element) -> Option<Element> {
+    let active = match root.get_root_node().dyn_into::<web_sys::ShadowRoot>() {
+        Ok(shadow) => shadow.active_element(),
+        Err(_) => doc.active_element(),
+    }?;
+    root.contains(Some(&active)).then_some(active)
+}
+
+/// After a re-render, puts focus back on the control that had it (same `data-action`
+/// or same field `name`), else on the heading, so that a keyboard or screen-reader
+/// user is never dropped to the top of the page.
+fn refocus(doc: &Document, root: &Element, had: &Element) {
+    let key = |e: &Element| {
+        (
+            e.get_attribute("data-action"),
+            e.get_attribute("name"),
+            e.tag_name(),
+        )
+    };
+    let wanted = key(had);
+    let candidates = root.query_selector_all("button, input, select").ok();
+    let same = candidates.and_then(|list| {
+        (0..list.length())
+            .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+            .find(|e| key(e) == wanted)
+    });
+    let focus = |e: &Element| {
+        e.dyn_ref::<web_sys::HtmlElement>()
+            .map(|h| h.focus().is_ok())
+            .unwrap_or(false)
+    };
+    let landed = same
+        .as_ref()
+        .is_some_and(|e| focus(e) && focused_in(doc, root).as_ref() == Some(e));
+    if !landed && let Ok(Some(title)) = root.query_selector(".mend__title") {
+        focus(&title);
+    }
+}
+
 /// Replaces the content of `root` with the notice and the panel.
 pub fn render(doc: &Document, root: &Element, p: &Panel, cx: &Context<'_>) {
+    let had_focus = focused_in(doc, root);
+    paint(doc, root, p, cx);
+    if let Some(had) = had_focus {
+        refocus(doc, root, &had);
+    }
+}
+
+fn paint(doc: &Document, root: &Element, p: &Panel, cx: &Context<'_>) {
     root.set_text_content(None);
     if let Some((msg, ok)) = cx.notice {
         let n = el(doc, root, "div", "mend__notice", "notice");
