@@ -186,17 +186,19 @@ where
 }
 
 /// Inside CORS: on `/api/…` only, the per-address bucket (the TCP peer; see
-/// [`crate::ratelimit`]) and `Cache-Control: no-store` (`/api` answers are never
-/// cached by browsers or intermediaries). CORS preflights are answered before it.
+/// [`crate::ratelimit`]), the body size limit, and `Cache-Control: no-store` (`/api`
+/// answers are never cached by browsers or intermediaries). CORS preflights are
+/// answered before it.
 #[derive(Debug, Clone)]
 pub struct ApiGuardLayer {
     limits: Limits,
+    body_limit: usize,
 }
 
 impl ApiGuardLayer {
-    /// The layer, with these limits.
-    pub fn new(limits: Limits) -> Self {
-        Self { limits }
+    /// The layer, with these limits (`body_limit` in bytes).
+    pub fn new(limits: Limits, body_limit: usize) -> Self {
+        Self { limits, body_limit }
     }
 }
 
@@ -207,6 +209,7 @@ impl<S> Layer<S> for ApiGuardLayer {
         ApiGuard {
             inner,
             limits: self.limits.clone(),
+            body_limit: self.body_limit,
         }
     }
 }
@@ -216,6 +219,7 @@ impl<S> Layer<S> for ApiGuardLayer {
 pub struct ApiGuard<S> {
     inner: S,
     limits: Limits,
+    body_limit: usize,
 }
 
 impl<S> Service<Request> for ApiGuard<S>
@@ -230,7 +234,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> Self::Future {
+    fn call(&mut self, mut req: Request) -> Self::Future {
         if !req.uri().path().starts_with("/api/") {
             return ApiGuardFuture::Other {
                 inner: self.inner.call(req),
@@ -243,6 +247,7 @@ where
                 response: Some(no_store(e.into_response())),
             };
         }
+        axum::extract::DefaultBodyLimit::max(self.body_limit).apply(&mut req);
         ApiGuardFuture::Api {
             inner: self.inner.call(req),
         }

@@ -51,9 +51,7 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
             .route("/api/v1/demo/connections", get(demo_connections))
             .route("/api/v1/demo/session", get(demo_session));
     }
-    let api = api
-        .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
+    let api = api.route("/api/{*rest}", axum::routing::any(api_not_found));
 
     let mut app = Router::new()
         .merge(api)
@@ -69,11 +67,11 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     }
     // One layer (so one boxed service and future per request, not one per
     // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
-    // the address rate limit and `no-store`.
+    // the address rate limit, the body limit and `no-store`.
     let layers = tower::ServiceBuilder::new()
         .layer(http::ContextLayer::new(state.metrics.clone()))
         .option_layer(cors(allowed_origins))
-        .layer(http::ApiGuardLayer::new(state.limits.clone()));
+        .layer(http::ApiGuardLayer::new(state.limits.clone(), BODY_LIMIT));
     app.fallback(api_not_found).layer(layers).with_state(state)
 }
 
