@@ -2,7 +2,7 @@
 //! printing what ran. Browser tiers that execute zero tests fail.
 
 use crate::setup::require_build_tools;
-use crate::util::{Result, cmd, fmt_duration, root, run, run_capture, which};
+use crate::util::{Result, cmd, fmt_duration, root, run, run_capture, target_dir, which};
 use std::time::{Duration, Instant};
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -37,6 +37,7 @@ pub fn run_tests() -> Result {
             "clippy",
             "-p",
             "mend",
+            "--all-features",
             "--all-targets",
             "--",
             "-D",
@@ -52,6 +53,7 @@ pub fn run_tests() -> Result {
             "mend",
             "--target",
             WASM,
+            "--all-features",
             "--all-targets",
             "--",
             "-D",
@@ -97,9 +99,7 @@ pub fn run_tests() -> Result {
         cmd("cargo").args(["build", "-p", "mend-proxy"]),
     )?;
 
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     let (out, took) = run_capture(
         "end to end: Playwright + Chromium against mend-proxy (sandbox mode)",
         cmd("node")

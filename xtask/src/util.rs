@@ -37,12 +37,22 @@ pub fn tool_path() -> std::ffi::OsString {
     std::env::join_paths(paths).unwrap_or_default()
 }
 
-/// A command in the project root with the tool environment applied.
+/// The cargo target directory: `$CARGO_TARGET_DIR`, else `target/` at the root.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// A command in the project root with the tool environment applied. The target
+/// directory is set explicitly so that Trunk, which builds the widget through its own
+/// one-package manifest (`assets/build/`), shares the workspace's build cache.
 pub fn cmd(program: &str) -> Command {
     let mut c = Command::new(which(program).unwrap_or_else(|| PathBuf::from(program)));
     c.current_dir(root())
         .env("PATH", tool_path())
-        .env("TRUNK_SKIP_VERSION_CHECK", "true");
+        .env("TRUNK_SKIP_VERSION_CHECK", "true")
+        .env("CARGO_TARGET_DIR", target_dir());
     c
 }
 
@@ -147,9 +157,7 @@ pub fn dev() -> Result {
         "build mend-proxy",
         cmd("cargo").args(["build", "--quiet", "-p", "mend-proxy"]),
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     let mut proxy = cmd(target
         .join("debug/mend-proxy")
         .to_str()
