@@ -241,7 +241,19 @@ impl Config {
         if let Some(s) = &session_secret {
             check_session_secret(s)?;
         }
-        let upstream = match args.powens_api_url.filter(|s| !s.trim().is_empty()) {
+        // Unset means sandbox mode; set but blank is a mistake, not a request for the
+        // simulator (a deployment whose variable lost its value must not fall back to it).
+        if args
+            .powens_api_url
+            .as_ref()
+            .is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(ConfigError::new(
+                "POWENS_API_URL",
+                "is set but empty: unset it for sandbox mode, or give the Powens API root",
+            ));
+        }
+        let upstream = match args.powens_api_url {
             None => Upstream::Sandbox,
             Some(api_url) => {
                 let parsed = url::Url::parse(api_url.trim())
@@ -469,6 +481,12 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn a_blank_powens_api_url_is_refused_rather_than_read_as_sandbox_mode() {
+        let err = serve(&["--powens-api-url", "  "]).unwrap_err();
+        assert_eq!(err.variable, "POWENS_API_URL");
     }
 
     #[test]

@@ -39,9 +39,15 @@ fn request_id(req: &Request) -> String {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             let mut b = [0u8; 8];
             let _ = getrandom::fill(&mut b);
-            b.iter().map(|x| format!("{x:02x}")).collect()
+            let mut id = String::with_capacity(16);
+            for x in b {
+                id.push(char::from(HEX[usize::from(x >> 4)]));
+                id.push(char::from(HEX[usize::from(x & 15)]));
+            }
+            id
         })
 }
 

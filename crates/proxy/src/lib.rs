@@ -175,8 +175,11 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                 setup(&mut sb_cfg);
             }
             let sandbox = mend_sandbox::Sandbox::new(sb_cfg);
-            let secret = match config.session_secret.clone() {
-                Some(s) => s,
+            let secret = match config.session_secret.as_ref() {
+                // A sandbox must never mint sessions that a production proxy sharing
+                // this secret would accept (its demo route hands sessions to anyone):
+                // sandbox sessions are signed with a key derived from the secret.
+                Some(s) => sandbox_session_key(s),
                 None => {
                     let mut bytes = [0u8; 32];
                     getrandom::fill(&mut bytes)
@@ -332,5 +335,51 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+/// Label of the sandbox-mode session key derivation (see [`sandbox_session_key`]).
+pub const SANDBOX_KEY_LABEL: &str = "mend-sandbox-session-key-v1";
+
+/// The session key used in sandbox mode when `MEND_SESSION_SECRET` is set:
+/// `hex(HMAC-SHA256(secret, "mend-sandbox-session-key-v1"))`. Tests that sign their own
+/// sessions for a sandbox-mode proxy derive the same key; a production proxy given the
+/// raw secret refuses them.
+pub fn sandbox_session_key(secret: &SecretString) -> SecretString {
+    use hmac::Mac as _;
+    use secrecy::ExposeSecret as _;
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(secret.expose_secret().as_bytes())
+            .expect("HMAC takes keys of any length");
+    mac.update(SANDBOX_KEY_LABEL.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    SecretString::from(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    )
+}
+
+#[cfg(test)]
+mod sandbox_key_tests {
+    use super::*;
+    use secrecy::ExposeSecret as _;
+
+    #[test]
+    fn sandbox_sessions_are_signed_with_a_key_a_production_proxy_does_not_hold() {
+        let secret = SecretString::from("an integrator's production secret, 32+ bytes long");
+        let derived = sandbox_session_key(&secret);
+        assert_ne!(derived.expose_secret(), secret.expose_secret());
+        assert_eq!(derived.expose_secret().len(), 64);
+        // Deterministic, so tests can sign sandbox sessions themselves.
+        assert_eq!(
+            sandbox_session_key(&secret).expose_secret(),
+            derived.expose_secret()
+        );
+        crate::session::install_hs256_provider();
+        let token = SessionKeys::new(&derived).mint(1, None, std::time::Duration::from_secs(60));
+        assert!(SessionKeys::new(&secret).verify(&token).is_err());
+        assert!(SessionKeys::new(&derived).verify(&token).is_ok());
     }
 }
