@@ -163,7 +163,10 @@ export async function signSession(secret, claims = {}) {
   const now = Math.floor(Date.now() / 1000);
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '1', iat: now, exp: now + 900, ...claims })}`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+  // In sandbox mode the proxy signs sessions with a key derived from MEND_SESSION_SECRET
+  // (so a sandbox can never mint sessions a production proxy accepts): derive it too.
+  const key = createHmac('sha256', secret).update('mend-sandbox-session-key-v1').digest('hex');
+  return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
 }
 
 /** The value of a Prometheus gauge or counter (summed over label sets matching `labels`). */
