@@ -65,7 +65,10 @@ fn main() {
 fn serve_child() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,mend_proxy=error"))
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("MEND_BENCH_CHILD_LOG")
+                .unwrap_or_else(|_| "warn,mend_proxy=error".into()),
+        ))
         .init();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
@@ -155,12 +158,11 @@ impl ChildProxy {
     }
 }
 
+/// A session the child accepts: in sandbox mode it signs with a key derived from
+/// `MEND_SESSION_SECRET` ([`mend_proxy::sandbox_session_key`]).
 fn session(user: i64) -> String {
-    mend_proxy::session::SessionKeys::new(&SecretString::from(SECRET)).mint(
-        user,
-        None,
-        Duration::from_secs(3600),
-    )
+    let key = mend_proxy::sandbox_session_key(&SecretString::from(SECRET));
+    mend_proxy::session::SessionKeys::new(&key).mint(user, None, Duration::from_secs(3600))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
