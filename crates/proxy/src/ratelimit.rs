@@ -83,7 +83,7 @@ impl Limits {
 
     /// One request from `ip`.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.ips.take(ip).map_err(|retry_after| {
+        self.ips.take(client_key(ip)).map_err(|retry_after| {
             self.metrics.rate_limited("ip");
             ApiError::RateLimited { retry_after }
         })
@@ -114,5 +114,38 @@ mod tests {
             "{wait:?}"
         );
         assert!(b.take(2).is_ok(), "other keys are not affected");
+    }
+}
+
+/// The rate-limit key of a client address: IPv4 as it is, IPv6 by its /64 prefix,
+/// since one host usually holds a whole /64 and could rotate through it.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod client_key_tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_one_allowance_per_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(other));
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(v4), v4);
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), v4);
     }
 }

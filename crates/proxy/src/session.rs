@@ -159,6 +159,10 @@ impl SessionKeys {
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = LEEWAY;
         validation.validate_exp = true;
+        // A token not valid yet (`nbf` in the future) is refused; an `aud` an
+        // integrator's JWT library adds is not Mend's to check.
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(
             |e| match e.kind() {

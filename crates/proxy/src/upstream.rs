@@ -224,7 +224,12 @@ struct Inner {
     timeout: Duration,
     tokens: Mutex<HashMap<i64, TokenSlot>>,
     metrics: Metrics,
+    /// The last readiness probe: when, and whether Powens answered.
+    ready: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
+
+/// How long a readiness probe's answer is reused.
+pub const READY_TTL: Duration = Duration::from_secs(5);
 
 /// Whether a call may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,6 +260,7 @@ impl PowensClient {
                 timeout: settings.timeout,
                 tokens: Mutex::new(HashMap::new()),
                 metrics,
+                ready: tokio::sync::Mutex::new(None),
             }),
         })
     }
@@ -372,8 +378,22 @@ impl PowensClient {
         .await
     }
 
-    /// Readiness: whether Powens answers at all (any status below 500).
+    /// Readiness: whether Powens answers at all (any status below 500). Unauthenticated
+    /// callers reach this through `/readyz`, so one probe runs at a time and its answer
+    /// is reused for [`READY_TTL`]: probing cannot be used to make us hammer Powens.
     pub async fn ping(&self) -> bool {
+        let mut last = self.inner.ready.lock().await;
+        if let Some((at, ok)) = *last
+            && at.elapsed() < READY_TTL
+        {
+            return ok;
+        }
+        let ok = self.probe().await;
+        *last = Some((std::time::Instant::now(), ok));
+        ok
+    }
+
+    async fn probe(&self) -> bool {
         let url = format!("{}/", self.inner.api_url);
         match self
             .inner

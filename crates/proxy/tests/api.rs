@@ -21,6 +21,16 @@ use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "test-session-secret-0123456789abcdef";
+
+/// The key a sandbox-mode proxy given `SECRET` signs sessions with (see
+/// `mend_proxy::sandbox_session_key`): what a test crafting its own tokens must use.
+fn sandbox_key() -> Vec<u8> {
+    use secrecy::ExposeSecret as _;
+    mend_proxy::sandbox_session_key(&SecretString::from(SECRET))
+        .expose_secret()
+        .as_bytes()
+        .to_vec()
+}
 const RETURN: &str = "https://app.example/bank/return";
 const ORIGIN: &str = "https://app.example";
 const POLL: Duration = Duration::from_millis(200);
@@ -401,15 +411,47 @@ async fn a_session_signed_with_another_key_is_unauthorized() {
         .await
         .error(401, "unauthorized");
     // The same claims signed with the right key pass: the refusal was the key.
-    let good = craft_jwt("HS256", &claims, SECRET.as_bytes());
+    let good = craft_jwt("HS256", &claims, &sandbox_key());
     app.get_connection(101, &good).await.status_body();
+}
+
+#[tokio::test]
+async fn a_session_not_valid_yet_is_unauthorized_and_an_audience_is_ignored() {
+    let app = spawn_app().await;
+    let early = json!({"sub": "1", "iat": now(), "nbf": now() + 500, "exp": now() + 600});
+    app.get_connection(101, &craft_jwt("HS256", &early, &sandbox_key()))
+        .await
+        .error(401, "unauthorized");
+    let with_aud = json!({"sub": "1", "iat": now(), "exp": now() + 600, "aud": "app.example"});
+    app.get_connection(101, &craft_jwt("HS256", &with_aud, &sandbox_key()))
+        .await
+        .status_body();
+}
+
+#[tokio::test]
+async fn readiness_probes_are_shared_so_anyone_probing_cannot_hammer_powens() {
+    let app = spawn_app().await;
+    app.sandbox.clear_requests();
+    for _ in 0..5 {
+        assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    }
+    let probes = app
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/2.0/"))
+        .count();
+    assert_eq!(
+        probes, 1,
+        "one upstream probe for five /readyz within READY_TTL"
+    );
 }
 
 #[tokio::test]
 async fn an_expired_session_answers_session_expired() {
     let app = spawn_app().await;
     let claims = json!({"sub": "1", "iat": now() - 1000, "exp": now() - 100});
-    app.get_connection(101, &craft_jwt("HS256", &claims, SECRET.as_bytes()))
+    app.get_connection(101, &craft_jwt("HS256", &claims, &sandbox_key()))
         .await
         .error(401, "session_expired");
 }
@@ -419,13 +461,13 @@ async fn alg_none_and_other_algorithms_are_unauthorized() {
     let app = spawn_app().await;
     let claims = json!({"sub": "1", "iat": now(), "exp": now() + 600});
     for alg in ["none", "None", "HS512", "RS256", "ES256"] {
-        let token = craft_jwt(alg, &claims, SECRET.as_bytes());
+        let token = craft_jwt(alg, &claims, &sandbox_key());
         app.get_connection(101, &token)
             .await
             .error(401, "unauthorized");
     }
     // `alg: none` with the signature of an HS256 token glued on.
-    let good = craft_jwt("HS256", &claims, SECRET.as_bytes());
+    let good = craft_jwt("HS256", &claims, &sandbox_key());
     let sig = good.rsplit('.').next().unwrap();
     let none = craft_jwt("none", &claims, b"");
     app.get_connection(101, &format!("{none}{sig}"))
@@ -436,7 +478,7 @@ async fn alg_none_and_other_algorithms_are_unauthorized() {
 #[tokio::test]
 async fn a_session_living_over_an_hour_or_without_exp_is_unauthorized() {
     let app = spawn_app().await;
-    let key = SECRET.as_bytes();
+    let key = &sandbox_key()[..];
     let long = json!({"sub": "1", "iat": now(), "exp": now() + 3600 + 120});
     app.get_connection(101, &craft_jwt("HS256", &long, key))
         .await
