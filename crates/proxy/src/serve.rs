@@ -2,8 +2,11 @@
 //! reason: `axum::serve` sets no timer, so hyper's header read timeout is inert and
 //! a client trickling a request's headers (slowloris) holds a connection forever.
 //! Here every connection gets a header read timeout; the client address is put in
-//! the request as axum's `ConnectInfo<SocketAddr>`; shutdown is graceful (in-flight
-//! requests finish, long-polls answer at once through the app's own shutdown signal).
+//! the request as axum's `ConnectInfo<SocketAddr>`; a request's body must arrive within
+//! the same deadline (a client trickling a body would otherwise hold its connection,
+//! and block shutdown, forever); shutdown is graceful (in-flight requests finish,
+//! long-polls answer at once through the app's own shutdown signal) but bounded by
+//! [`SHUTDOWN_GRACE`].
 
 use axum::Router;
 use axum::body::Body;
@@ -13,6 +16,8 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
@@ -43,7 +48,9 @@ pub async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(addr));
-            router.clone().oneshot(req.map(Body::new))
+            router
+                .clone()
+                .oneshot(req.map(|b| Body::new(DeadlineBody::new(b, header_timeout))))
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -57,6 +64,66 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace = ?SHUTDOWN_GRACE,
+            "connections still open after the shutdown grace period: closing them"
+        );
+    }
     Ok(())
+}
+
+/// How long shutdown waits for open connections before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+
+/// A request body that must be complete within a deadline, counted from the first
+/// time it is read. Bodies here are small JSON documents (16 KiB at most): one that
+/// takes longer is a client holding the connection, and reading it fails.
+struct DeadlineBody {
+    inner: Incoming,
+    limit: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            deadline: None,
+        }
+    }
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = hyper::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let limit = this.limit;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        if deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err("request body too slow".into())));
+        }
+        Pin::new(&mut this.inner)
+            .poll_frame(cx)
+            .map_err(|e| Box::new(e) as Self::Error)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

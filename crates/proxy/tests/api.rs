@@ -1872,6 +1872,34 @@ async fn a_client_trickling_its_headers_is_disconnected() {
     assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
 }
 
+#[tokio::test]
+async fn a_client_trickling_its_body_is_answered_and_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_with(|c| c.header_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/callback HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+        app.demo()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the proxy gave up on the body and closed the connection"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.starts_with("HTTP/1.1 4"),
+        "answered with a client error: {text}"
+    );
+    assert!(text.contains("\"error\""), "in the error envelope: {text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_an_outage_waiting_requests_share_one_failed_renewal() {
     let app = spawn_app().await;
