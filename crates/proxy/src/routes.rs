@@ -203,7 +203,14 @@ async fn submit_fields(
         return Err(ApiError::AgentStatusRequired);
     }
     let fields = conn.fields.clone().unwrap_or_default();
-    if fields.is_empty() {
+    // Only where CONTRACT §7 offers a form: fields Powens lists in another state
+    // (an SCA, say) are not an invitation to post values.
+    let offered = mend_model::api::actions_for(
+        conn.effective_state(),
+        st.settings.agent_status,
+        !fields.is_empty(),
+    );
+    if !offered.contains(&mend_model::api::Action::Submit) {
         return Err(ApiError::Conflict("the connection asks for no fields now"));
     }
     crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
