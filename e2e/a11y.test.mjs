@@ -153,9 +153,7 @@ async function tabTo(page, predicate, what, max = 80) {
 // <body>: focus stays in the form while busy, but the ok panel replaces the form (and
 // the focused control) before the requestAnimationFrame callback runs, so
 // `dom::focus_within(host)` is false there and the heading is never focused. Expected: focus on the new panel's heading.
-test('keyboard only: the OTP repair of 104, with focus on the new panel', {
-  todo: 'widget bug: focus is lost to <body> after a keyboard submission repairs the connection',
-}, async () => {
+test('keyboard only: the OTP repair of 104, with focus on the new panel', async () => {
   const page = await demoPage();
   // Enter a wrong code first, with Enter in the field.
   const input = await tabTo(page, (f) => f.id === '104' && f.tag === 'input', "104's code field");

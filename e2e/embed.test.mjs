@@ -288,14 +288,10 @@ test('an origin that is not allowed gets no data', async () => {
   await page.close();
 });
 
-// BUG (widget, src/app.rs check_return + the EmitRedirect effect): the return hint is
-// only stored when the widget navigates itself (`if go { dom::set_return_hint(..) }`),
-// and the webview's return carries no connection id, so after a host-handled redirect
-// the FIRST widget of the page claims the return: 101 shows and emits invalid_state,
-// 102 never shows the outcome. Expected: the widget that emitted mend:redirect checks it.
-test('a host that handles mend:redirect itself gets the outcome on the right widget of several', {
-  todo: 'widget bug: after preventDefault() on mend:redirect the return is claimed by the first widget (invalid_state on 101)',
-}, async () => {
+// The host cancels mend:redirect and navigates itself; the webview's return carries
+// no connection id. The element that emitted the redirect (it remembered the URL's
+// state before dispatching the event) checks the return, not the first one.
+test('a host that handles mend:redirect itself gets the outcome on the right widget of several', async () => {
   const page = await hostPage({ prevent: true });
   await page.waitForSelector(`${sel(102)}[data-state="SCARequired"]`);
   await page.locator(`${sel(102)} [data-action="reconnect"]`).click();

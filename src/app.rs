@@ -420,13 +420,15 @@ impl Ctl {
                     RedirectKind::Reconnect => "reconnect",
                     RedirectKind::Webauth => "webauth",
                 };
+                // Before the event: a host that cancels it navigates by itself, and the
+                // return must still come back to this element.
+                dom::set_return_hint(self.connection_id(), &url.url);
                 let go = self.emit(
                     "mend:redirect",
                     &[("kind", kind.into()), ("url", url.url.as_str().into())],
                     true,
                 );
                 if go {
-                    dom::set_return_hint(self.connection_id());
                     dom::navigate_top(&url.url);
                 } else {
                     self.dispatch(Event::RedirectPrevented);
@@ -605,9 +607,10 @@ impl Ctl {
                     return;
                 };
                 // The `state` is bound to the session of the connection that left, so
-                // that connection's widget checks it: the one this tab remembers, else
-                // the one the bank names, else (nothing known) the first widget.
-                let target = dom::return_hint().or_else(|| {
+                // that connection's widget checks it: the one this tab handed that
+                // `state` to, else the one the bank names, else (nothing known) the first.
+                let state = params.state.clone().unwrap_or_default();
+                let target = dom::return_hint(&state).or_else(|| {
                     [&params.id_connection, &params.connection_id]
                         .into_iter()
                         .find_map(|p| p.as_deref()?.parse().ok())
@@ -615,7 +618,7 @@ impl Ctl {
                 if target.is_some_and(|id| id != self.connection_id()) {
                     return;
                 }
-                dom::clear_return_hint();
+                dom::clear_return_hint(&state);
                 RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Pending);
                 // At once, so a reload never presents the single-use state twice.
                 dom::strip_callback_params();

@@ -166,30 +166,43 @@ pub fn focus_within(host: &web_sys::HtmlElement) -> bool {
 }
 
 /// Where the widget remembers, across the trip to the bank, which connection left
-/// (`sessionStorage`, this tab only): on the way back, that widget checks the return
-/// with its own session, which is the one the proxy's signed `state` is bound to.
-const RETURN_HINT: &str = "mend:return";
+/// (`sessionStorage`, this tab only): `mend:return:<state>` = the connection id, for
+/// the `state` of every redirect URL handed out, saved before `mend:redirect` is
+/// dispatched, whoever then navigates (the widget, or a host that cancelled the event).
+/// On the way back the returned `state` names the element that left, even among
+/// several, and that one checks it with its own session, the one the proxy's signed
+/// `state` is bound to.
+const RETURN_HINT: &str = "mend:return:";
 
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
-/// Remembers that connection `id` is leaving for a redirect.
-pub fn set_return_hint(id: i64) {
-    if let Some(s) = session_storage() {
-        let _ = s.set_item(RETURN_HINT, &id.to_string());
+/// Remembers that connection `id` was handed the redirect `url` (by its `state`).
+pub fn set_return_hint(id: i64, url: &str) {
+    if let (Some(state), Some(s)) = (
+        web_sys::Url::new(url)
+            .ok()
+            .and_then(|u| u.search_params().get("state")),
+        session_storage(),
+    ) {
+        let _ = s.set_item(&format!("{RETURN_HINT}{state}"), &id.to_string());
     }
 }
 
-/// The connection that left for a redirect, if this tab remembers one.
-pub fn return_hint() -> Option<i64> {
-    session_storage()?.get_item(RETURN_HINT).ok()??.parse().ok()
+/// The connection this tab handed the redirect `state` to, if any.
+pub fn return_hint(state: &str) -> Option<i64> {
+    session_storage()?
+        .get_item(&format!("{RETURN_HINT}{state}"))
+        .ok()??
+        .parse()
+        .ok()
 }
 
 /// Forgets it (the return was claimed).
-pub fn clear_return_hint() {
+pub fn clear_return_hint(state: &str) {
     if let Some(s) = session_storage() {
-        let _ = s.remove_item(RETURN_HINT);
+        let _ = s.remove_item(&format!("{RETURN_HINT}{state}"));
     }
 }
 

@@ -384,7 +384,7 @@ async fn the_return_is_checked_by_the_widget_that_left() {
     win.session_storage()
         .unwrap()
         .unwrap()
-        .set_item("mend:return", "42")
+        .set_item("mend:return:for-42", "42")
         .unwrap();
     history
         .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state=for-42")))
@@ -418,8 +418,66 @@ async fn the_return_is_checked_by_the_widget_that_left() {
         win.session_storage()
             .unwrap()
             .unwrap()
-            .get_item("mend:return")
+            .get_item("mend:return:for-42")
             .unwrap()
             .is_none()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    // 42 is handed a webview URL; the host (the test) cancels mend:redirect and would
+    // navigate by itself.
+    let state = "v1.eyJjIjo0Mn0.c2lnbmF0dXJl";
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Redirect(RedirectUrl {
+        kind: RedirectKind::Reconnect,
+        url: format!("https://webview.example/reconnect?code=x&state={state}"),
+    })));
+    let leaving = mount_with(fake, &[]);
+    settle().await;
+    leaving.click("[data-action=reconnect]");
+    settle().await;
+    assert!(leaving.cancelable("mend:redirect"));
+    drop(leaving);
+    // Back on the page: the webview names no connection, and 41 starts first.
+    mend::app::Ctl::reset_page_return();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state={state}")))
+        .unwrap();
+    let first = mend::FakeClient::new();
+    first.status(status(None));
+    let other = mount_as(41, first, &[("session", "session-of-41")], false);
+    settle().await;
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Callback(CallbackResult {
+        connection_id: 42,
+        kind: RedirectKind::Reconnect,
+        outcome: CallbackOutcome::Completed,
+        error: None,
+        status: status(None),
+    })));
+    let m = mount_as(42, fake, &[], false);
+    settle().await;
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
+    assert!(
+        !other.fake.requests().iter().any(is_callback),
+        "41 left the return alone"
+    );
+    assert!(other.event_names().iter().all(|n| n != "mend:error"));
+    assert!(m.fake.requests().iter().any(is_callback), "42 checked it");
+    assert_eq!(m.data_state(), "ok");
+    assert_eq!(
+        m.text(".mend__notice-text"),
+        "All set: your bank connection works again."
     );
 }

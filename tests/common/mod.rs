@@ -90,7 +90,13 @@ pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bo
     if fresh {
         mend::app::Ctl::reset_page_return();
         if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {
-            let _ = s.remove_item("mend:return");
+            let hints: Vec<String> = (0..s.length().unwrap_or(0))
+                .filter_map(|i| s.key(i).ok().flatten())
+                .filter(|k| k.starts_with("mend:return"))
+                .collect();
+            for k in hints {
+                let _ = s.remove_item(&k);
+            }
             let _ = s.remove_item("mend:approval:42");
         }
     }
