@@ -232,9 +232,13 @@ fn EventLog() -> impl IntoView {
     }
     view! {
         <h2>"Events sent to this page"</h2>
-        <ol class="demo__log" aria-live="off">
-            {move || log.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
-        </ol>
+        // Scrollable, so reachable by keyboard (tabindex); a log, named, but not read
+        // out on every event (aria-live off: the widgets announce their own changes).
+        <div class="demo__log" tabindex="0" role="log" aria-live="off" aria-label="Events sent to this page">
+            <ol>
+                {move || log.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}
+            </ol>
+        </div>
     }
 }
 
