@@ -495,6 +495,12 @@ impl Ctl {
             if this.alive.get() && this.generation.get() == generation {
                 this.dispatch(match result {
                     Ok(Answer::Status(s)) => Event::Answer(s),
+                    // The one gate before any navigation (and before the host hears of it).
+                    Ok(Answer::Redirect(u))
+                        if !dom::redirect_allowed(&u.url, &this.endpoint().base) =>
+                    {
+                        Event::Failed(ClientError::BadRedirect)
+                    }
                     Ok(Answer::Redirect(u)) => Event::RedirectReady(u),
                     Ok(Answer::Callback(r)) => Event::Returned(r),
                     Err(e) => Event::Failed(e),

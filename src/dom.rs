@@ -89,6 +89,22 @@ pub fn page_without_query() -> String {
         .unwrap_or_default()
 }
 
+/// Whether the widget may send the page to `url`: `https:`, or `http:` to localhost
+/// or to the proxy's own origin (`api_base`). Never `javascript:`, `data:` and such.
+pub fn redirect_allowed(url: &str, api_base: &str) -> bool {
+    let Ok(u) = web_sys::Url::new(url) else {
+        return false;
+    };
+    match u.protocol().as_str() {
+        "https:" => true,
+        "http:" => {
+            matches!(u.hostname().as_str(), "localhost" | "127.0.0.1" | "[::1]")
+                || web_sys::Url::new(api_base).is_ok_and(|b| b.origin() == u.origin())
+        }
+        _ => false,
+    }
+}
+
 /// Sends the top window to `url`; the widget's own window if the top one is
 /// cross-origin and refuses.
 pub fn navigate_top(url: &str) {

@@ -17,6 +17,9 @@ pub enum ClientError {
     Aborted,
     /// A 2xx answer whose body is not what `docs/api.md` documents.
     BadAnswer,
+    /// A redirect URL the widget refuses to open (not `https:`, nor `http:` to
+    /// localhost or the proxy's own origin): `javascript:` and the like.
+    BadRedirect,
     /// An error answer of the proxy (`{"error": {...}}`).
     Api {
         /// HTTP status.
@@ -91,6 +94,7 @@ impl ClientError {
             ClientError::Network => "network",
             ClientError::Aborted => "aborted",
             ClientError::BadAnswer => "bad_answer",
+            ClientError::BadRedirect => "bad_redirect",
             ClientError::Api { code, .. } => code.as_str(),
         }
     }
@@ -108,6 +112,9 @@ impl ClientError {
         match self {
             ClientError::Aborted => Severity::Silent,
             ClientError::Network | ClientError::BadAnswer => Severity::Unavailable,
+            // Nothing the user can correct: said like an unavailable service, beside
+            // the state they were repairing (which stays shown).
+            ClientError::BadRedirect => Severity::Refused,
             ClientError::Api { code, status, .. } => match code {
                 ErrorCode::SessionExpired | ErrorCode::Unauthorized => Severity::SessionExpired,
                 ErrorCode::NotFound => Severity::NotFound,
@@ -142,6 +149,9 @@ impl ClientError {
 
     /// What to tell the user, in their language.
     pub fn user_message(&self, t: &Texts) -> &'static str {
+        if *self == ClientError::BadRedirect {
+            return t.err_unavailable;
+        }
         match self.severity() {
             Severity::Silent | Severity::Stale => t.err_stale,
             Severity::SessionExpired => t.expired_body,

@@ -481,3 +481,54 @@ async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element
         "All set: your bank connection works again."
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_redirect_url_that_is_not_https_is_refused() {
+    for (url, allowed) in [
+        ("javascript:alert(1)", false),
+        ("JavaScript:alert(1)", false),
+        ("data:text/html,<script>alert(1)</script>", false),
+        ("http://bank.example/auth", false),
+        ("//bank.example/auth", false),
+        ("http://localhost:8080/sandbox/webview", true),
+        ("http://127.0.0.1:8787/sandbox/webview", true),
+        ("http://proxy.test/sandbox/webview", true),
+        ("https://bank.example/auth", true),
+    ] {
+        assert_eq!(
+            mend::dom::redirect_allowed(url, "http://proxy.test"),
+            allowed,
+            "{url}"
+        );
+    }
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Redirect(RedirectUrl {
+        kind: RedirectKind::Reconnect,
+        url: "javascript:alert(1)".into(),
+    })));
+    let m = mount_with(fake, &[]);
+    settle().await;
+    m.click("[data-action=reconnect]");
+    settle().await;
+    assert!(
+        !m.event_names().contains(&"mend:redirect".to_owned()),
+        "the host is never handed the URL"
+    );
+    let d = m.detail("mend:error");
+    assert_eq!(prop(&d, "code"), "bad_redirect");
+    assert_eq!(
+        prop(&d, "message"),
+        "We couldn't reach the service. Please try again in a moment."
+    );
+    assert_eq!(m.data_state(), "SCARequired");
+    assert_eq!(
+        m.host.get_attribute("data-phase").as_deref(),
+        Some("showing")
+    );
+    assert_eq!(
+        m.text(".mend__notice-text"),
+        "We couldn't reach the service. Please try again in a moment."
+    );
+    assert_eq!(m.actions(), ["dismiss", "reconnect", "sync"]);
+}
