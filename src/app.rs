@@ -616,7 +616,14 @@ impl Ctl {
                 // that connection's widget checks it: the one this tab handed that
                 // `state` to, else the one the bank names, else (nothing known) the first.
                 let state = params.state.clone().unwrap_or_default();
-                let target = dom::return_hint(&state).or_else(|| {
+                let handed = dom::return_hint(&state);
+                if handed.is_none() && !dom::looks_signed(&state) {
+                    // Not a return of ours: the host's own `state` (and `code`, `error`)
+                    // are left alone, in the address bar too.
+                    RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Done(None));
+                    return;
+                }
+                let target = handed.or_else(|| {
                     [&params.id_connection, &params.connection_id]
                         .into_iter()
                         .find_map(|p| p.as_deref()?.parse().ok())

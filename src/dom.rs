@@ -135,8 +135,29 @@ pub fn callback_params() -> Option<CallbackRequest> {
     })
 }
 
+/// Whether `state` has the form of the proxy's signed redirect states
+/// (`v1.<base64url payload>.<base64url signature>`, see the proxy's
+/// `redirect_state.rs`): a page's query is a Mend return only if its `state` is one,
+/// or if this tab handed that `state` out.
+pub fn looks_signed(state: &str) -> bool {
+    let b64 = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    };
+    let mut parts = state.split('.');
+    state.len() <= 512
+        && parts.next() == Some("v1")
+        && b64(parts.next())
+        && b64(parts.next())
+        && parts.next().is_none()
+}
+
 /// Removes the return's parameters from the address bar (so a reload doesn't replay
-/// them), keeping the host's own.
+/// them), keeping the host's own. Only called for a return of ours (see
+/// [`looks_signed`]), so a `code` here came with our `state`.
 pub fn strip_callback_params() {
     let Some(win) = web_sys::window() else { return };
     let Ok(href) = win.location().href() else {
@@ -242,4 +263,28 @@ pub fn set_approval(id: i64, approval: Option<(f64, f64)>) {
         }
         None => s.remove_item(&key),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_signed;
+
+    #[test]
+    fn only_the_proxy_s_signed_states_look_like_a_return() {
+        assert!(looks_signed("v1.eyJ1IjoxLCJjIjo0Mn0.c2ln-_9"));
+        for other in [
+            "",
+            "xyz",
+            "v1.abc",
+            "v2.abc.def",
+            "v1..def",
+            "v1.abc.",
+            "v1.abc.def.ghi",
+            "v1.a+b.def",
+            "v1.abc.de=",
+        ] {
+            assert!(!looks_signed(other), "{other:?}");
+        }
+        assert!(!looks_signed(&format!("v1.{}.sig", "a".repeat(600))));
+    }
 }

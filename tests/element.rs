@@ -293,7 +293,9 @@ async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar(
         .replace_state_with_url(
             &JsValue::NULL,
             "",
-            Some(&format!("{path}?keep=1&state=signed.abc&id_connection=42")),
+            Some(&format!(
+                "{path}?keep=1&state=v1.c2lnbmVk.YWJj&id_connection=42"
+            )),
         )
         .unwrap();
     let fake = mend::FakeClient::new();
@@ -320,7 +322,7 @@ async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar(
             _ => None,
         })
         .expect("the return was checked");
-    assert_eq!(callback.state.as_deref(), Some("signed.abc"));
+    assert_eq!(callback.state.as_deref(), Some("v1.c2lnbmVk.YWJj"));
     assert_eq!(callback.id_connection.as_deref(), Some("42"));
     assert_eq!(
         search, "?keep=1",
@@ -344,7 +346,7 @@ async fn a_cancelled_return_says_so() {
         .replace_state_with_url(
             &JsValue::NULL,
             "",
-            Some(&format!("{path}?state=s&error=access_denied")),
+            Some(&format!("{path}?state=v1.cw.cw&error=access_denied")),
         )
         .unwrap();
     let fake = mend::FakeClient::new();
@@ -531,4 +533,80 @@ async fn a_redirect_url_that_is_not_https_is_refused() {
         "We couldn't reach the service. Please try again in a moment."
     );
     assert_eq!(m.actions(), ["dismiss", "reconnect", "sync"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_host_s_own_state_and_code_are_not_taken_for_a_return() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    // The host's own OAuth return, say: not signed by the proxy, not handed out here.
+    let own = "?state=host-xyz&code=abc&error=e&keep=1";
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{own}")))
+        .unwrap();
+    let m = mount_status(status(Some("SCARequired")));
+    settle().await;
+    let search = win.location().search().unwrap();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    assert_eq!(search, own, "the host's parameters stay");
+    assert!(
+        !m.fake
+            .requests()
+            .iter()
+            .any(|c| matches!(c, Call::Callback(_))),
+        "no callback for a state that isn't ours"
+    );
+    assert!(!m.event_names().contains(&"mend:error".to_owned()));
+    assert_eq!(m.data_state(), "SCARequired");
+}
+
+#[wasm_bindgen_test]
+async fn a_state_this_tab_handed_out_is_a_return_even_if_unsigned() {
+    let win = web_sys::window().unwrap();
+    let history = win.history().unwrap();
+    let original = win.location().href().unwrap();
+    let path = win.location().pathname().unwrap();
+    mend::app::Ctl::reset_page_return();
+    win.session_storage()
+        .unwrap()
+        .unwrap()
+        .set_item("mend:return:opaque", "42")
+        .unwrap();
+    history
+        .replace_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some(&format!("{path}?state=opaque&code=c1&keep=1")),
+        )
+        .unwrap();
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    fake.answer(Ok(Answer::Callback(CallbackResult {
+        connection_id: 42,
+        kind: RedirectKind::Reconnect,
+        outcome: CallbackOutcome::Completed,
+        error: None,
+        status: status(None),
+    })));
+    let m = mount_as(42, fake, &[], false);
+    settle().await;
+    let search = win.location().search().unwrap();
+    history
+        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
+        .unwrap();
+    assert!(
+        m.fake
+            .requests()
+            .iter()
+            .any(|c| matches!(c, Call::Callback(_)))
+    );
+    assert_eq!(
+        search, "?keep=1",
+        "state and the code that came with it removed"
+    );
+    assert_eq!(m.data_state(), "ok");
 }
