@@ -68,8 +68,16 @@ async function moreStates(page) {
   // (114: an API that answers 404).
   const now = Math.floor(Date.now() / 1000);
   const expired = await signSession(SECRET, { iat: now - 300, exp: now - 120 });
-  await page.evaluate(([s, v]) => document.querySelector(s).setAttribute('session', v), [sel(113), expired]);
-  await page.waitForSelector(`${sel(113)}[data-phase="session-expired"]`);
+  // The demo renews its own cards' sessions on mend:session-expired (as a host should),
+  // so the expired panel is shown by an extra element the demo does not manage.
+  await page.evaluate(([v]) => {
+    const el = document.createElement('mend-connection');
+    el.id = 'expired-113';
+    el.setAttribute('connection-id', '113');
+    el.setAttribute('session', v);
+    document.body.append(el);
+  }, [expired]);
+  await page.waitForSelector('#expired-113[data-phase="session-expired"]');
   await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', 'http://127.0.0.1:9'), sel(112));
   await page.waitForSelector(`${sel(112)}[data-phase="unavailable"]`);
   await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', `${location.origin}/nowhere`), sel(114));
