@@ -13,13 +13,30 @@ const CSS = new URL('./__MEND_CSS__', import.meta.url).href;
 const ORIGIN = new URL(import.meta.url).origin;
 const OBSERVED = ['connection-id', 'session', 'api-base', 'redirect-uri', 'lang', 'theme', 'compact'];
 
-let ready = null;
-/** Loads and starts the wasm once per page, however many elements there are. */
+// The wasm is fetched and compiled as soon as this module runs, once per page however
+// many elements there are (a failure is reported by each element that waits for it).
+const ready = init({ module_or_path: WASM }).then(() => initMend());
+ready.catch(() => {});
+/** Resolves once the wasm is started. */
 export function whenReady() {
-  if (!ready) {
-    ready = init({ module_or_path: WASM }).then(() => initMend());
-  }
   return ready;
+}
+
+/**
+ * Starts the element's first status request at once, while the wasm loads: the widget
+ * adopts it if it is the request it would make (same URL and session; see
+ * `Api::adopt` in src/client.rs) and reads its answer like any other.
+ */
+function firstStatus(el) {
+  const attr = (n) => el.getAttribute(n)?.trim() || '';
+  const id = attr('connection-id');
+  const session = attr('session');
+  if (!/^\d+$/.test(id) || !session) return undefined;
+  const url = `${(attr('api-base') || ORIGIN).replace(/\/+$/, '')}/api/v1/connections/${Number(id)}`;
+  const auth = `Bearer ${session}`;
+  const response = fetch(url, { headers: { Authorization: auth, Accept: 'application/json' } });
+  response.catch(() => {});
+  return { url, auth, response };
 }
 
 export class MendConnection extends HTMLElement {
@@ -43,11 +60,13 @@ export class MendConnection extends HTMLElement {
   connectedCallback() {
     this.#connected = true;
     if (!this.hasAttribute('data-state')) this.setAttribute('data-state', 'loading');
-    whenReady().then(
+    // A moved element keeps its widget: nothing to fetch.
+    const first = this.#handle ? undefined : firstStatus(this);
+    ready.then(
       () => {
         if (!this.#connected || this.#handle) return;
         this.#handle = new ElementHandle();
-        this.#handle.mount(this, this.shadowRoot, ORIGIN);
+        this.#handle.mount(this, this.shadowRoot, ORIGIN, first);
       },
       (err) => {
         console.error('mend: the widget could not be loaded', err);

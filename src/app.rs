@@ -48,6 +48,8 @@ pub struct Ctl {
     /// Click, submit and input listeners delegated on the widget's root.
     delegated: RefCell<Vec<(&'static str, Listener)>>,
     focus_root: RefCell<Option<web_sys::Element>>,
+    /// The first status request, already started by `mend.js` (see [`Api::adopt`]).
+    first: RefCell<JsValue>,
 }
 
 impl std::fmt::Debug for Ctl {
@@ -97,6 +99,7 @@ impl Ctl {
             on_visibility: RefCell::new(None),
             delegated: RefCell::new(Vec::new()),
             focus_root: RefCell::new(None),
+            first: RefCell::new(JsValue::UNDEFINED),
         });
         LIVE.with(|l| {
             let mut l = l.borrow_mut();
@@ -106,8 +109,10 @@ impl Ctl {
         ctl
     }
 
-    /// Starts: first fetch, the page's return if any, visibility tracking.
-    pub fn start(self: &Rc<Self>, focus_root: web_sys::Element) {
+    /// Starts: first fetch, the page's return if any, visibility tracking. `first`:
+    /// the status request `mend.js` already started (`undefined` if none).
+    pub fn start(self: &Rc<Self>, focus_root: web_sys::Element, first: JsValue) {
+        *self.first.borrow_mut() = first;
         self.delegate(&focus_root);
         *self.focus_root.borrow_mut() = Some(focus_root);
         self.sync_host();
@@ -203,7 +208,16 @@ impl Ctl {
             return;
         }
         self.restore_approval(dom::approval(self.connection_id()));
-        self.run(Effect::Fetch);
+        // The first status: the request mend.js started, if it is this one. The machine
+        // sees its answer as any other (one path for every status).
+        let first = self.first.replace(JsValue::UNDEFINED);
+        self.request_with(
+            Call::Status {
+                id: self.connection_id(),
+                wait: None,
+            },
+            first,
+        );
         self.check_return();
     }
 
@@ -475,6 +489,10 @@ impl Ctl {
     }
 
     fn request(self: &Rc<Self>, call: Call) {
+        self.request_with(call, JsValue::UNDEFINED);
+    }
+
+    fn request_with(self: &Rc<Self>, call: Call, started: JsValue) {
         if !self.alive.get() {
             return;
         }
@@ -485,9 +503,12 @@ impl Ctl {
         if let Some(c) = &ctrl {
             self.inflight.borrow_mut().push((key, c.clone()));
         }
-        let reply = self
-            .client
-            .call(&self.endpoint(), call, ctrl.as_ref().map(|c| c.signal()));
+        let reply = self.client.adopt(
+            &self.endpoint(),
+            call,
+            ctrl.as_ref().map(|c| c.signal()),
+            started,
+        );
         let this = Rc::clone(self);
         leptos::task::spawn_local(async move {
             let result = reply.await;

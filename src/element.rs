@@ -116,6 +116,18 @@ pub fn mount(
     client: Rc<dyn Api>,
     default_base: &str,
 ) -> Widget {
+    mount_started(host, root, client, default_base, JsValue::UNDEFINED)
+}
+
+/// As [`mount`], with the first status request already under way (`first`: see
+/// [`crate::client::Api::adopt`]; `mend.js` starts it while the wasm loads).
+pub fn mount_started(
+    host: &web_sys::HtmlElement,
+    root: &web_sys::Node,
+    client: Rc<dyn Api>,
+    default_base: &str,
+    first: JsValue,
+) -> Widget {
     let attrs = Attrs::from_host(host, default_base);
     let ctl = Ctl::new(client, host.clone(), attrs);
     let container: web_sys::HtmlElement = web_sys::window()
@@ -134,7 +146,7 @@ pub fn mount(
     if let Ok(Some(body)) = container.query_selector(".mend__body") {
         untrack(|| crate::components::paint(&ctl, &body));
     }
-    ctl.start(container.clone().unchecked_into());
+    ctl.start(container.clone().unchecked_into(), first);
     Widget {
         ctl,
         container,
@@ -191,12 +203,25 @@ impl ElementHandle {
     }
 
     /// `connectedCallback`: mount into `root` (the shadow root). `default_base` is the
-    /// origin `mend.js` was loaded from.
-    pub fn mount(&mut self, host: web_sys::HtmlElement, root: web_sys::Node, default_base: &str) {
+    /// origin `mend.js` was loaded from; `first`, the status request it already started
+    /// (`{url, auth, response}`), or `undefined`.
+    pub fn mount(
+        &mut self,
+        host: web_sys::HtmlElement,
+        root: web_sys::Node,
+        default_base: &str,
+        first: JsValue,
+    ) {
         if let Some(mut old) = self.widget.take() {
             old.unmount();
         }
-        self.widget = Some(mount(&host, &root, Rc::new(HttpClient), default_base));
+        self.widget = Some(mount_started(
+            &host,
+            &root,
+            Rc::new(HttpClient),
+            default_base,
+            first,
+        ));
     }
 
     /// `attributeChangedCallback`.

@@ -29,4 +29,4 @@ pub mod state;
 pub mod wire;
 
 pub use client::{Api, FakeClient, HttpClient};
-pub use element::{Attrs, ElementHandle, Widget, mount};
+pub use element::{Attrs, ElementHandle, Widget, mount, mount_started};

@@ -610,3 +610,85 @@ async fn a_state_this_tab_handed_out_is_a_return_even_if_unsigned() {
     );
     assert_eq!(m.data_state(), "ok");
 }
+
+/// Mounts connection 42 with the real client and a first status request "already
+/// started" (as mend.js does), whose answer is `body`.
+fn mount_prefetched(base: &str, url: &str, auth: &str, body: &str) -> web_sys::HtmlElement {
+    use wasm_bindgen::JsCast;
+    mend::app::Ctl::reset_page_return();
+    let doc = document();
+    let host: web_sys::HtmlElement = doc
+        .create_element("mend-connection")
+        .unwrap()
+        .unchecked_into();
+    for (k, v) in [
+        ("connection-id", "42"),
+        ("session", "s1"),
+        ("lang", "en"),
+        ("api-base", base),
+    ] {
+        host.set_attribute(k, v).unwrap();
+    }
+    doc.body().unwrap().append_child(&host).unwrap();
+    let shadow = host
+        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+        .unwrap();
+    let response = web_sys::Response::new_with_opt_str(Some(body)).unwrap();
+    let first = mend::dom::object(&[
+        ("url", url.into()),
+        ("auth", auth.into()),
+        ("response", js_sys::Promise::resolve(&response).into()),
+    ]);
+    let widget = mend::mount_started(
+        &host,
+        shadow.as_ref(),
+        std::rc::Rc::new(mend::HttpClient),
+        "https://proxy.test",
+        first.into(),
+    );
+    // Kept mounted for the test's lifetime (dropped with the page).
+    std::mem::forget(widget);
+    host
+}
+
+#[wasm_bindgen_test]
+async fn the_status_request_mend_js_started_is_used_not_made_again() {
+    let body = serde_json::to_string(&status(Some("wrongpass"))).unwrap();
+    // Nothing listens on port 9: a request of its own would end `unavailable`.
+    let base = "http://127.0.0.1:9";
+    let host = mount_prefetched(
+        base,
+        "http://127.0.0.1:9/api/v1/connections/42",
+        "Bearer s1",
+        &body,
+    );
+    for _ in 0..20 {
+        if host.get_attribute("data-state").as_deref() != Some("loading") {
+            break;
+        }
+        wait_ms(10).await;
+    }
+    assert_eq!(
+        host.get_attribute("data-state").as_deref(),
+        Some("wrongpass")
+    );
+    host.remove();
+    // Another session's request is not adopted: the widget asks for itself.
+    let other = mount_prefetched(
+        base,
+        "http://127.0.0.1:9/api/v1/connections/42",
+        "Bearer someone-else",
+        &body,
+    );
+    for _ in 0..50 {
+        if other.get_attribute("data-state").as_deref() != Some("loading") {
+            break;
+        }
+        wait_ms(50).await;
+    }
+    assert_eq!(
+        other.get_attribute("data-state").as_deref(),
+        Some("unavailable")
+    );
+    other.remove();
+}
