@@ -269,6 +269,8 @@ pub struct Recorded {
     pub call: Call,
     /// Where and as whom.
     pub to: Endpoint,
+    /// Its abort signal (tests check what was cancelled).
+    pub abort: Option<web_sys::AbortSignal>,
 }
 
 /// A scripted proxy for tests: answers from a queue, records every call.
@@ -379,10 +381,11 @@ impl FakeClient {
 }
 
 impl Api for FakeClient {
-    fn call(&self, to: &Endpoint, call: Call, _abort: Option<web_sys::AbortSignal>) -> Reply {
+    fn call(&self, to: &Endpoint, call: Call, abort: Option<web_sys::AbortSignal>) -> Reply {
         self.calls.borrow_mut().push(Recorded {
             call: call.clone(),
             to: to.clone(),
+            abort,
         });
         let answer = match self.take(&call) {
             Some(Some(answer)) => answer,

@@ -692,3 +692,64 @@ async fn the_status_request_mend_js_started_is_used_not_made_again() {
     );
     other.remove();
 }
+
+/// Makes `document.hidden` say `hidden` (an own property shadowing the prototype's
+/// getter; `None` removes it) and tells the page, as the browser does.
+fn set_page_hidden(hidden: Option<bool>) {
+    let doc = document();
+    match hidden {
+        Some(h) => {
+            let desc = mend::dom::object(&[
+                ("value", JsValue::from_bool(h)),
+                ("configurable", JsValue::TRUE),
+            ]);
+            js_sys::Object::define_property(doc.as_ref(), &JsValue::from_str("hidden"), &desc);
+        }
+        None => {
+            js_sys::Reflect::delete_property(doc.as_ref(), &JsValue::from_str("hidden")).unwrap();
+        }
+    }
+    let ev = web_sys::Event::new("visibilitychange").unwrap();
+    doc.dispatch_event(&ev).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn watching_pauses_while_the_page_is_hidden_and_resumes_when_shown() {
+    let m = mount_status(status(Some("validating")));
+    settle().await;
+    let long_polls = || {
+        m.fake
+            .calls()
+            .iter()
+            .filter(|r| r.call.is_long_poll())
+            .count()
+    };
+    assert_eq!(long_polls(), 1, "watching while visible");
+    let first_aborted = || {
+        m.fake
+            .calls()
+            .iter()
+            .find(|r| r.call.is_long_poll())
+            .and_then(|r| r.abort.clone())
+            .expect("a long poll with an abort signal")
+            .aborted()
+    };
+    assert!(!first_aborted());
+    set_page_hidden(Some(true));
+    settle().await;
+    assert!(
+        first_aborted(),
+        "the long poll stops when the page is hidden"
+    );
+    // Hidden: a refresh answers, yet no long poll starts again.
+    m.widget.as_ref().unwrap().refresh();
+    settle().await;
+    assert_eq!(m.fake.requests().len(), 2, "the refresh was made");
+    assert_eq!(long_polls(), 1, "no long poll while hidden");
+    set_page_hidden(Some(false));
+    settle().await;
+    assert_eq!(long_polls(), 2, "watching again once visible");
+    set_page_hidden(None);
+    settle().await;
+    assert_eq!(long_polls(), 2, "still the one long poll");
+}
