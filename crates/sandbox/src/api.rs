@@ -128,6 +128,17 @@ fn expands(q: &HashMap<String, String>) -> (bool, bool) {
     (names.contains(&"connector"), names.contains(&"sources"))
 }
 
+/// `grant_type` may be omitted (it has one documented value per route); any other
+/// value is refused.
+fn check_grant(p: &Map<String, Value>, expected: &str) -> Result<()> {
+    match p.get("grant_type").and_then(text) {
+        Some(g) if g != expected => Err(ApiError::invalid_value(format!(
+            "grant_type must be {expected}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn check_client(cfg: &SandboxConfig, p: &Map<String, Value>) -> Result<()> {
     let id = required(p, "client_id")?;
     let secret = required(p, "client_secret")?;
@@ -193,13 +204,7 @@ async fn auth_renew(
     body: Bytes,
 ) -> Result<Json<AccessToken>> {
     let p = parse_body(&headers, &body)?;
-    if let Some(g) = p.get("grant_type").and_then(text)
-        && g != "client_credentials"
-    {
-        return Err(ApiError::invalid_value(
-            "grant_type must be client_credentials",
-        ));
-    }
+    check_grant(&p, "client_credentials")?;
     check_client(sb.cfg(), &p)?;
     let user: i64 = required(&p, "id_user")?
         .parse()
@@ -268,13 +273,7 @@ async fn token_access(
     body: Bytes,
 ) -> Result<Json<AccessToken>> {
     let p = parse_body(&headers, &body)?;
-    if let Some(g) = p.get("grant_type").and_then(text)
-        && g != "authorization_code"
-    {
-        return Err(ApiError::invalid_value(
-            "grant_type must be authorization_code",
-        ));
-    }
+    check_grant(&p, "authorization_code")?;
     check_client(sb.cfg(), &p)?;
     let code = required(&p, "code")?;
     let mut w = sb.world();

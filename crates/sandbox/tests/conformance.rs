@@ -208,6 +208,24 @@ fn assert_envelope(body: &Value, code: &str) {
 // ---------------------------------------------------------------- auth
 
 #[tokio::test]
+async fn a_grant_type_other_than_the_routes_own_answers_400_invalid_value() {
+    let app = app().await;
+    for (path, grant) in [
+        ("/2.0/auth/renew", "authorization_code"),
+        ("/2.0/auth/token/access", "client_credentials"),
+    ] {
+        let (status, body) = app
+            .send(app.http.post(app.url(path)).json(&json!({
+                "grant_type": grant, "client_id": DEMO_CLIENT_ID,
+                "client_secret": DEMO_CLIENT_SECRET, "id_user": 1, "code": "x",
+            })))
+            .await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_envelope(&body, "invalidValue");
+    }
+}
+
+#[tokio::test]
 async fn renew_with_a_wrong_secret_answers_401_invalid_client() {
     let app = app().await;
     let (status, body) = app
