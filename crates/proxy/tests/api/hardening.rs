@@ -1,0 +1,365 @@
+//! The listener and the process: CORS, rate limits, request ids, health, shutdown, secrets, slow clients, the command line.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_only() {
+    let app = spawn_app().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(
+                reqwest::Method::OPTIONS,
+                app.url("/api/v1/connections/101/fields"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+    };
+    let ok = app.send(preflight(ORIGIN)).await;
+    assert_eq!(ok.header("access-control-allow-origin"), Some(ORIGIN));
+    let evil = app.send(preflight("https://evil.example")).await;
+    assert_eq!(evil.header("access-control-allow-origin"), None);
+    let get = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/connections/101"))
+                .bearer_auth(app.demo())
+                .header("origin", "https://evil.example"),
+        )
+        .await;
+    assert_eq!(get.header("access-control-allow-origin"), None);
+    let get = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/connections/101"))
+                .bearer_auth(app.demo())
+                .header("origin", ORIGIN),
+        )
+        .await;
+    assert_eq!(get.header("access-control-allow-origin"), Some(ORIGIN));
+}
+
+#[tokio::test]
+async fn rate_limits_answer_429_with_retry_after() {
+    let app = spawn_with(|c| c.rate_limit_per_session = 3).await;
+    let token = app.demo();
+    for _ in 0..3 {
+        app.get_connection(101, &token).await.status_body();
+    }
+    let a = app.get_connection(101, &token).await;
+    let body = a.error(429, "rate_limited");
+    let retry: u64 = a.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry >= 1);
+    assert_eq!(body.error.retry_after, Some(retry));
+    // Another user is not affected.
+    app.get_connection(201, &app.session(2, None, Duration::from_secs(60)))
+        .await
+        .status_body();
+
+    let app = spawn_with(|c| c.rate_limit_per_ip = 2).await;
+    app.get("/api/v1/connections/101", None)
+        .await
+        .error(401, "unauthorized");
+    app.get("/api/v1/connections/101", None)
+        .await
+        .error(401, "unauthorized");
+    app.get("/api/v1/connections/101", None)
+        .await
+        .error(429, "rate_limited");
+    assert_eq!(
+        app.get("/healthz", None).await.status,
+        StatusCode::OK,
+        "health is not limited"
+    );
+}
+
+#[tokio::test]
+async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
+    let app = spawn_app().await;
+    let a = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/connections/101"))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
+    assert_eq!(
+        a.error(401, "unauthorized").error.request_id.as_deref(),
+        Some("abc-123")
+    );
+    let a = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/connections/101"))
+                .header("x-request-id", "bad id\twith junk"),
+        )
+        .await;
+    let id = a.error(401, "unauthorized").error.request_id.unwrap();
+    assert_ne!(id, "bad id\twith junk");
+    assert!(captured_logs().contains("abc-123"), "the id is in the logs");
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = spawn_app().await;
+    let h = app.get("/healthz", None).await;
+    assert_eq!((h.status, h.text.trim()), (StatusCode::OK, "ok"));
+    assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    app.get_connection(101, &app.demo()).await.status_body();
+    let m = app.get("/metrics", None).await;
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(
+        m.text.contains(
+            "mend_http_requests_total{route=\"/api/v1/connections/{id}\",status=\"200\"} 1"
+        ),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text
+            .contains("mend_upstream_requests_total{op=\"get_connection\",outcome=\"ok\"} 1"),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains("mend_token_renewals_total 1"));
+}
+
+#[tokio::test]
+async fn the_demo_routes_exist_in_sandbox_mode() {
+    let app = spawn_app().await;
+    let list = app.get("/api/v1/demo/connections", None).await.json();
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&101) && ids.contains(&116) && !ids.contains(&201));
+    let s = app
+        .get("/api/v1/demo/session?connection=104", None)
+        .await
+        .json();
+    let token = s["session"].as_str().unwrap();
+    app.get_connection(104, token).await.status_body();
+    app.get_connection(105, token).await.error(404, "not_found");
+}
+
+#[tokio::test]
+async fn shutdown_ends_long_polls_and_stops_the_server() {
+    let app = spawn_app().await;
+    let token = app.demo();
+    let url = app.url("/api/v1/connections/101?wait=30&since=ok");
+    let client = app.client.clone();
+    let poll = tokio::spawn(async move {
+        client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map(|r| r.status())
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let started = Instant::now();
+    app.stop().await.expect("a clean stop");
+    let status = poll.await.unwrap().expect("the long-poll was answered");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn no_secret_ever_reaches_a_response_or_the_logs() {
+    let app = spawn_app().await;
+    let token = app.demo();
+    let mut bodies = String::new();
+    // A full OTP repair, a reconnect URL (with its code) and a callback.
+    let s = app.get_connection(104, &token).await;
+    bodies.push_str(&s.text);
+    let wrong = app
+        .submit_fields(104, &token, json!({"otp": "987654"}))
+        .await;
+    bodies.push_str(&wrong.text);
+    let ok = app
+        .submit_fields(104, &token, json!({"otp": "123456"}))
+        .await;
+    bodies.push_str(&ok.text);
+    assert!(ok.status_body().state.is_none());
+    let r = app.reconnect_url(102, &token, RETURN).await;
+    let code = query_param(r.json()["url"].as_str().unwrap(), "code").unwrap();
+    let state = query_param(r.json()["url"].as_str().unwrap(), "state").unwrap();
+    bodies.push_str(&app.callback(&token, json!({"state": state})).await.text);
+    let secrets = [
+        SECRET,
+        mend_sandbox::DEMO_CLIENT_SECRET,
+        token.as_str(),
+        "access_token",
+    ];
+    for s in secrets {
+        assert!(!bodies.contains(s), "a response leaks {s}");
+    }
+    // New credentials, with Agent status: refused once, then accepted.
+    let agent = spawn_with(|c| c.agent_status = true).await;
+    let agent_token = agent.demo();
+    agent
+        .submit_fields(
+            108,
+            &agent_token,
+            json!({"login": "nobody", "password": "Wr0ng-Pa55word"}),
+        )
+        .await
+        .error(422, "credentials_rejected");
+    agent
+        .submit_fields(
+            108,
+            &agent_token,
+            json!({"login": "demo", "password": "N3w-Pa55word!"}),
+        )
+        .await
+        .status_body();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let logs = captured_logs();
+    assert!(
+        logs.contains("submitting field values"),
+        "logs were captured"
+    );
+    for s in ["Wr0ng-Pa55word", "N3w-Pa55word!", agent_token.as_str()] {
+        assert!(!logs.contains(s), "the logs leak {s}");
+    }
+    for s in [
+        SECRET,
+        mend_sandbox::DEMO_CLIENT_SECRET,
+        token.as_str(),
+        "123456",
+        "987654",
+        code.as_str(),
+        "Bearer",
+        "access_token",
+    ] {
+        assert!(!logs.contains(s), "the logs leak {s}");
+    }
+    let _ = std::io::stderr().flush();
+}
+
+#[test]
+fn the_command_line_exits_2_naming_the_variable_and_prints_sessions() {
+    let bin = env!("CARGO_BIN_EXE_mend-proxy");
+    let out = std::process::Command::new(bin)
+        .args(["serve"])
+        .env("POWENS_API_URL", "https://acme-sandbox.biapi.pro/2.0")
+        .env_remove("POWENS_CLIENT_ID")
+        .env("POWENS_CLIENT_SECRET", "cli-client-secret-value")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("POWENS_CLIENT_ID"), "{err}");
+    assert!(!err.contains("cli-client-secret-value"), "{err}");
+
+    let out = std::process::Command::new(bin)
+        .args(["serve", "--mend-poll-interval", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = std::process::Command::new(bin)
+        .args([
+            "session",
+            "--user",
+            "7",
+            "--connection",
+            "42",
+            "--ttl",
+            "15m",
+        ])
+        .env("MEND_SESSION_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let jwt = String::from_utf8(out.stdout).unwrap();
+    let keys = SessionKeys::new(&SecretString::from(SECRET));
+    let session = keys.verify(jwt.trim()).expect("a valid session");
+    assert_eq!(session.user, 7);
+    assert_eq!(session.connections, Some(vec![42]));
+    assert!(!jwt.contains(SECRET));
+
+    let out = std::process::Command::new(bin)
+        .args(["session", "--user", "7", "--ttl", "2h"])
+        .env("MEND_SESSION_SECRET", SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(bin)
+        .args(["session", "--user", "7"])
+        .env_remove("MEND_SESSION_SECRET")
+        .env_remove("MEND_SESSION_SECRET_FILE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MEND_SESSION_SECRET"));
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_with(|c| c.header_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    // Keep trickling one header byte at a time: the deadline is for the whole header.
+    let trickle = async {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if tcp.write_all(b"X").await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+    let read = tokio::time::timeout(Duration::from_secs(3), tcp.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the proxy closed the connection");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A normal client is unaffected.
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_body_is_answered_and_disconnected() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = spawn_with(|c| c.header_timeout = Duration::from_millis(500)).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/callback HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{",
+        app.demo()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await;
+    assert!(
+        read.is_ok(),
+        "the proxy gave up on the body and closed the connection"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.starts_with("HTTP/1.1 4"),
+        "answered with a client error: {text}"
+    );
+    assert!(text.contains("\"error\""), "in the error envelope: {text}");
+}
