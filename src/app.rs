@@ -430,10 +430,7 @@ impl Ctl {
                 );
             }
             Effect::EmitRedirect(url) => {
-                let kind = match url.kind {
-                    RedirectKind::Reconnect => "reconnect",
-                    RedirectKind::Webauth => "webauth",
-                };
+                let kind = url.kind.as_str();
                 // Before the event: a host that cancels it navigates by itself, and the
                 // return must still come back to this element.
                 dom::set_return_hint(self.connection_id(), &url.url);

@@ -5,7 +5,7 @@
 //! natively, so this module knows nothing about `fetch`.
 
 use crate::i18n::Texts;
-use mend_model::api::{ErrorBody, ErrorCode, FieldProblem};
+use mend_model::api::{ErrorBody, ErrorCode, FieldProblem, KnownErrorCode as K};
 use std::collections::BTreeMap;
 
 /// A failed call to the proxy.
@@ -115,16 +115,18 @@ impl ClientError {
             // Nothing the user can correct: said like an unavailable service, beside
             // the state they were repairing (which stays shown).
             ClientError::BadRedirect => Severity::Refused,
-            ClientError::Api { code, status, .. } => match code {
-                ErrorCode::SessionExpired | ErrorCode::Unauthorized => Severity::SessionExpired,
-                ErrorCode::NotFound => Severity::NotFound,
-                ErrorCode::Conflict => Severity::Stale,
-                ErrorCode::RateLimited
-                | ErrorCode::Internal
-                | ErrorCode::UpstreamError
-                | ErrorCode::UpstreamUnavailable
-                | ErrorCode::UpstreamTimeout => Severity::Unavailable,
-                ErrorCode::Other(_) if *status >= 500 => Severity::Unavailable,
+            ClientError::Api { code, status, .. } => match code.known() {
+                Some(K::SessionExpired | K::Unauthorized) => Severity::SessionExpired,
+                Some(K::NotFound) => Severity::NotFound,
+                Some(K::Conflict) => Severity::Stale,
+                Some(
+                    K::RateLimited
+                    | K::Internal
+                    | K::UpstreamError
+                    | K::UpstreamUnavailable
+                    | K::UpstreamTimeout,
+                ) => Severity::Unavailable,
+                None if *status >= 500 => Severity::Unavailable,
                 _ => Severity::Refused,
             },
         }
@@ -163,11 +165,11 @@ impl ClientError {
                     t.err_unavailable
                 }
             }
-            Severity::Refused => match self.api_code() {
-                Some(ErrorCode::CredentialsRejected) => t.err_credentials,
-                Some(ErrorCode::InvalidFields) => t.err_fields,
-                Some(ErrorCode::RedirectNotAllowed) => t.err_redirect,
-                Some(ErrorCode::InvalidState) => t.err_return,
+            Severity::Refused => match self.api_code().and_then(ErrorCode::known) {
+                Some(K::CredentialsRejected) => t.err_credentials,
+                Some(K::InvalidFields) => t.err_fields,
+                Some(K::RedirectNotAllowed) => t.err_redirect,
+                Some(K::InvalidState) => t.err_return,
                 _ => t.err_refused,
             },
         }

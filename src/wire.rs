@@ -120,24 +120,11 @@ fn state_of(v: &JsValue, key: &str) -> Option<ConnectionState> {
 
 /// An action from its `data-action` / wire string.
 pub fn action(s: &str) -> Option<Action> {
-    Some(match s {
-        "submit" => Action::Submit,
-        "resume" => Action::Resume,
-        "reconnect" => Action::Reconnect,
-        "webauth" => Action::Webauth,
-        "sync" => Action::Sync,
-        "retry" => Action::Retry,
-        "dismiss" => Action::Dismiss,
-        _ => return None,
-    })
+    Action::from_wire(s)
 }
 
 fn kind(v: &JsValue) -> Option<RedirectKind> {
-    match str_of(v, "kind")?.as_str() {
-        "reconnect" => Some(RedirectKind::Reconnect),
-        "webauth" => Some(RedirectKind::Webauth),
-        _ => None,
-    }
+    RedirectKind::from_wire(&str_of(v, "kind")?)
 }
 
 /// A string or a list of strings (`auth_mechanisms`, `connector_sources`).
@@ -227,25 +214,15 @@ pub fn callback(v: &JsValue) -> Option<CallbackResult> {
     Some(CallbackResult {
         connection_id: int_of(v, "connection_id")?,
         kind: kind(v)?,
-        outcome: match str_of(v, "outcome")?.as_str() {
-            "completed" => CallbackOutcome::Completed,
-            "cancelled" => CallbackOutcome::Cancelled,
-            _ => CallbackOutcome::Failed,
-        },
+        outcome: CallbackOutcome::from_wire(&str_of(v, "outcome")?)
+            .unwrap_or(CallbackOutcome::Failed),
         error: str_of(v, "error"),
         status: status(&get(v, "status"))?,
     })
 }
 
 fn problem(s: &str) -> Option<FieldProblem> {
-    Some(match s {
-        "required" => FieldProblem::Required,
-        "pattern" => FieldProblem::Pattern,
-        "unknown" => FieldProblem::Unknown,
-        "not_in_list" => FieldProblem::NotInList,
-        "too_long" => FieldProblem::TooLong,
-        _ => return None,
-    })
+    FieldProblem::from_wire(s)
 }
 
 /// An `ErrorBody` (`{"error": {...}}`).

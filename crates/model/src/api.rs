@@ -58,38 +58,23 @@ pub struct SourceStatus {
     pub last_update: Option<String>,
 }
 
-/// A user action, as in the widget's `data-action` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    /// Send the form built from `fields` (`POST …/fields`).
-    Submit,
-    /// Resume a decoupled validation in the background (`POST …/resume`).
-    Resume,
-    /// Go through Powens' Reconnect webview (`POST …/reconnect-url`).
-    Reconnect,
-    /// Go to the bank's web authentication (`POST …/webauth-url`).
-    Webauth,
-    /// Synchronise now, user present (`POST …/sync`).
-    Sync,
-    /// Widget-only: try again after a failure.
-    Retry,
-    /// Widget-only: close a notice.
-    Dismiss,
-}
-
-impl Action {
-    /// The `data-action` string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submit => "submit",
-            Self::Resume => "resume",
-            Self::Reconnect => "reconnect",
-            Self::Webauth => "webauth",
-            Self::Sync => "sync",
-            Self::Retry => "retry",
-            Self::Dismiss => "dismiss",
-        }
+crate::wire_names! {
+    /// A user action, as in the widget's `data-action` attribute.
+    pub enum Action {
+        /// Send the form built from `fields` (`POST …/fields`).
+        Submit = "submit",
+        /// Resume a decoupled validation in the background (`POST …/resume`).
+        Resume = "resume",
+        /// Go through Powens' Reconnect webview (`POST …/reconnect-url`).
+        Reconnect = "reconnect",
+        /// Go to the bank's web authentication (`POST …/webauth-url`).
+        Webauth = "webauth",
+        /// Synchronise now, user present (`POST …/sync`).
+        Sync = "sync",
+        /// Widget-only: try again after a failure.
+        Retry = "retry",
+        /// Widget-only: close a notice.
+        Dismiss = "dismiss",
     }
 }
 
@@ -149,14 +134,14 @@ pub struct RedirectRequest {
     pub lang: Option<String>,
 }
 
-/// Which redirect flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RedirectKind {
-    /// Powens' Reconnect webview.
-    Reconnect,
-    /// The bank's web authentication.
-    Webauth,
+crate::wire_names! {
+    /// Which redirect flow.
+    pub enum RedirectKind {
+        /// Powens' Reconnect webview.
+        Reconnect = "reconnect",
+        /// The bank's web authentication.
+        Webauth = "webauth",
+    }
 }
 
 /// Answer of `POST …/reconnect-url` and `POST …/webauth-url`.
@@ -188,16 +173,16 @@ pub struct CallbackRequest {
     pub connection_id: Option<String>,
 }
 
-/// How a redirect ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallbackOutcome {
-    /// The flow finished; `status` tells the connection's new state.
-    Completed,
-    /// The user cancelled (`access_denied`).
-    Cancelled,
-    /// The flow failed (any other error code).
-    Failed,
+crate::wire_names! {
+    /// How a redirect ended.
+    pub enum CallbackOutcome {
+        /// The flow finished; `status` tells the connection's new state.
+        Completed = "completed",
+        /// The user cancelled (`access_denied`).
+        Cancelled = "cancelled",
+        /// The flow failed (any other error code).
+        Failed = "failed",
+    }
 }
 
 /// Answer of `POST /api/v1/callback`.
@@ -216,94 +201,48 @@ pub struct CallbackResult {
     pub status: ConnectionStatus,
 }
 
-/// Stable error codes of the proxy (the `code` of [`ErrorBody`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    /// 400: malformed request (bad JSON, bad query).
-    BadRequest,
-    /// 401: no session, a bad signature, a wrong algorithm, no `exp`.
-    Unauthorized,
-    /// 401: the session's `exp` has passed.
-    SessionExpired,
-    /// 403: collecting credentials needs Powens Agent status (`MEND_AGENT_STATUS`).
-    AgentStatusRequired,
-    /// 404: no such connection for this session (or not this session's).
-    NotFound,
-    /// 409: the action does not apply in the connection's current state.
-    Conflict,
-    /// 413: body too large.
-    PayloadTooLarge,
-    /// 422: field values refused (see [`ErrorDetail::fields`]); nothing reached Powens.
-    InvalidFields,
-    /// 422: the bank refused the submitted credentials or code (Powens `wrongpass`).
-    CredentialsRejected,
-    /// 422: the redirect URI is not allow-listed.
-    RedirectNotAllowed,
-    /// 422: the callback's `state` is forged, expired, replayed or another user's.
-    InvalidState,
-    /// 429: too many requests; see `Retry-After`.
-    RateLimited,
-    /// 500: the proxy failed.
-    Internal,
-    /// 502: Powens answered with an error or garbage.
-    UpstreamError,
-    /// 503: Powens is unreachable or in maintenance.
-    UpstreamUnavailable,
-    /// 504: Powens took too long.
-    UpstreamTimeout,
-    /// A code this build does not know (forward compatibility).
-    Other(String),
+crate::wire_names! {
+    /// The error codes this build knows (the `code` of [`ErrorBody`]); [`ErrorCode`]
+    /// adds the ones it does not.
+    pub enum KnownErrorCode {
+        /// 400: malformed request (bad JSON, bad query).
+        BadRequest = "bad_request",
+        /// 401: no session, a bad signature, a wrong algorithm, no `exp`.
+        Unauthorized = "unauthorized",
+        /// 401: the session's `exp` has passed.
+        SessionExpired = "session_expired",
+        /// 403: collecting credentials needs Powens Agent status (`MEND_AGENT_STATUS`).
+        AgentStatusRequired = "agent_status_required",
+        /// 404: no such connection for this session (or not this session's).
+        NotFound = "not_found",
+        /// 409: the action does not apply in the connection's current state.
+        Conflict = "conflict",
+        /// 413: body too large.
+        PayloadTooLarge = "payload_too_large",
+        /// 422: field values refused (see [`ErrorDetail::fields`]); nothing reached Powens.
+        InvalidFields = "invalid_fields",
+        /// 422: the bank refused the submitted credentials or code (Powens `wrongpass`).
+        CredentialsRejected = "credentials_rejected",
+        /// 422: the redirect URI is not allow-listed.
+        RedirectNotAllowed = "redirect_not_allowed",
+        /// 422: the callback's `state` is forged, expired, replayed or another user's.
+        InvalidState = "invalid_state",
+        /// 429: too many requests; see `Retry-After`.
+        RateLimited = "rate_limited",
+        /// 500: the proxy failed.
+        Internal = "internal",
+        /// 502: Powens answered with an error or garbage.
+        UpstreamError = "upstream_error",
+        /// 503: Powens is unreachable or in maintenance.
+        UpstreamUnavailable = "upstream_unavailable",
+        /// 504: Powens took too long.
+        UpstreamTimeout = "upstream_timeout",
+    }
 }
 
-impl ErrorCode {
-    /// The wire string.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::BadRequest => "bad_request",
-            Self::Unauthorized => "unauthorized",
-            Self::SessionExpired => "session_expired",
-            Self::AgentStatusRequired => "agent_status_required",
-            Self::NotFound => "not_found",
-            Self::Conflict => "conflict",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::InvalidFields => "invalid_fields",
-            Self::CredentialsRejected => "credentials_rejected",
-            Self::RedirectNotAllowed => "redirect_not_allowed",
-            Self::InvalidState => "invalid_state",
-            Self::RateLimited => "rate_limited",
-            Self::Internal => "internal",
-            Self::UpstreamError => "upstream_error",
-            Self::UpstreamUnavailable => "upstream_unavailable",
-            Self::UpstreamTimeout => "upstream_timeout",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// Parses a wire string; never fails.
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "bad_request" => Self::BadRequest,
-            "unauthorized" => Self::Unauthorized,
-            "session_expired" => Self::SessionExpired,
-            "agent_status_required" => Self::AgentStatusRequired,
-            "not_found" => Self::NotFound,
-            "conflict" => Self::Conflict,
-            "payload_too_large" => Self::PayloadTooLarge,
-            "invalid_fields" => Self::InvalidFields,
-            "credentials_rejected" => Self::CredentialsRejected,
-            "redirect_not_allowed" => Self::RedirectNotAllowed,
-            "invalid_state" => Self::InvalidState,
-            "rate_limited" => Self::RateLimited,
-            "internal" => Self::Internal,
-            "upstream_error" => Self::UpstreamError,
-            "upstream_unavailable" => Self::UpstreamUnavailable,
-            "upstream_timeout" => Self::UpstreamTimeout,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
+impl KnownErrorCode {
     /// The HTTP status that goes with the code.
-    pub fn http_status(&self) -> u16 {
+    pub const fn http_status(self) -> u16 {
         match self {
             Self::BadRequest => 400,
             Self::Unauthorized | Self::SessionExpired => 401,
@@ -316,10 +255,84 @@ impl ErrorCode {
             | Self::RedirectNotAllowed
             | Self::InvalidState => 422,
             Self::RateLimited => 429,
-            Self::Internal | Self::Other(_) => 500,
+            Self::Internal => 500,
             Self::UpstreamError => 502,
             Self::UpstreamUnavailable => 503,
             Self::UpstreamTimeout => 504,
+        }
+    }
+}
+
+/// A stable error code of the proxy: one it knows, or one a newer proxy sent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// A code of this build.
+    Known(KnownErrorCode),
+    /// A code this build does not know (forward compatibility).
+    Other(String),
+}
+
+#[allow(non_upper_case_globals)]
+impl ErrorCode {
+    /// `bad_request`, see [`KnownErrorCode::BadRequest`].
+    pub const BadRequest: Self = Self::Known(KnownErrorCode::BadRequest);
+    /// `unauthorized`, see [`KnownErrorCode::Unauthorized`].
+    pub const Unauthorized: Self = Self::Known(KnownErrorCode::Unauthorized);
+    /// `session_expired`, see [`KnownErrorCode::SessionExpired`].
+    pub const SessionExpired: Self = Self::Known(KnownErrorCode::SessionExpired);
+    /// `agent_status_required`, see [`KnownErrorCode::AgentStatusRequired`].
+    pub const AgentStatusRequired: Self = Self::Known(KnownErrorCode::AgentStatusRequired);
+    /// `not_found`, see [`KnownErrorCode::NotFound`].
+    pub const NotFound: Self = Self::Known(KnownErrorCode::NotFound);
+    /// `conflict`, see [`KnownErrorCode::Conflict`].
+    pub const Conflict: Self = Self::Known(KnownErrorCode::Conflict);
+    /// `payload_too_large`, see [`KnownErrorCode::PayloadTooLarge`].
+    pub const PayloadTooLarge: Self = Self::Known(KnownErrorCode::PayloadTooLarge);
+    /// `invalid_fields`, see [`KnownErrorCode::InvalidFields`].
+    pub const InvalidFields: Self = Self::Known(KnownErrorCode::InvalidFields);
+    /// `credentials_rejected`, see [`KnownErrorCode::CredentialsRejected`].
+    pub const CredentialsRejected: Self = Self::Known(KnownErrorCode::CredentialsRejected);
+    /// `redirect_not_allowed`, see [`KnownErrorCode::RedirectNotAllowed`].
+    pub const RedirectNotAllowed: Self = Self::Known(KnownErrorCode::RedirectNotAllowed);
+    /// `invalid_state`, see [`KnownErrorCode::InvalidState`].
+    pub const InvalidState: Self = Self::Known(KnownErrorCode::InvalidState);
+    /// `rate_limited`, see [`KnownErrorCode::RateLimited`].
+    pub const RateLimited: Self = Self::Known(KnownErrorCode::RateLimited);
+    /// `internal`, see [`KnownErrorCode::Internal`].
+    pub const Internal: Self = Self::Known(KnownErrorCode::Internal);
+    /// `upstream_error`, see [`KnownErrorCode::UpstreamError`].
+    pub const UpstreamError: Self = Self::Known(KnownErrorCode::UpstreamError);
+    /// `upstream_unavailable`, see [`KnownErrorCode::UpstreamUnavailable`].
+    pub const UpstreamUnavailable: Self = Self::Known(KnownErrorCode::UpstreamUnavailable);
+    /// `upstream_timeout`, see [`KnownErrorCode::UpstreamTimeout`].
+    pub const UpstreamTimeout: Self = Self::Known(KnownErrorCode::UpstreamTimeout);
+
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Known(k) => k.as_str(),
+            Self::Other(s) => s,
+        }
+    }
+
+    /// The known code, `None` for a newer proxy's.
+    pub fn known(&self) -> Option<KnownErrorCode> {
+        match self {
+            Self::Known(k) => Some(*k),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// Parses a wire string; never fails.
+    pub fn parse(s: &str) -> Self {
+        KnownErrorCode::from_wire(s).map_or_else(|| Self::Other(s.to_owned()), Self::Known)
+    }
+
+    /// The HTTP status that goes with the code (500 for an unknown one).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Known(k) => k.http_status(),
+            Self::Other(_) => 500,
         }
     }
 }
@@ -336,20 +349,20 @@ impl<'de> Deserialize<'de> for ErrorCode {
     }
 }
 
-/// Why one field's value was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FieldProblem {
-    /// Required and empty (or missing).
-    Required,
-    /// Does not match the field's `regex`.
-    Pattern,
-    /// Not a field of the connection now.
-    Unknown,
-    /// Not one of a `list` field's values.
-    NotInList,
-    /// Longer than the proxy accepts.
-    TooLong,
+crate::wire_names! {
+    /// Why one field's value was refused.
+    pub enum FieldProblem {
+        /// Required and empty (or missing).
+        Required = "required",
+        /// Does not match the field's `regex`.
+        Pattern = "pattern",
+        /// Not a field of the connection now.
+        Unknown = "unknown",
+        /// Not one of a `list` field's values.
+        NotInList = "not_in_list",
+        /// Longer than the proxy accepts.
+        TooLong = "too_long",
+    }
 }
 
 /// Every error answer: `{"error": {...}}`.
@@ -435,24 +448,8 @@ mod tests {
 
     #[test]
     fn error_codes_round_trip_and_map_to_statuses() {
-        for c in [
-            ErrorCode::BadRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::SessionExpired,
-            ErrorCode::AgentStatusRequired,
-            ErrorCode::NotFound,
-            ErrorCode::Conflict,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::InvalidFields,
-            ErrorCode::CredentialsRejected,
-            ErrorCode::RedirectNotAllowed,
-            ErrorCode::InvalidState,
-            ErrorCode::RateLimited,
-            ErrorCode::Internal,
-            ErrorCode::UpstreamError,
-            ErrorCode::UpstreamUnavailable,
-            ErrorCode::UpstreamTimeout,
-        ] {
+        for k in KnownErrorCode::ALL {
+            let c = ErrorCode::Known(*k);
             assert_eq!(ErrorCode::parse(c.as_str()), c);
             assert!((400..600).contains(&c.http_status()));
         }

@@ -254,9 +254,9 @@ impl<'de> Deserialize<'de> for PowensDateTime {
 /// Deserialises an optional date-time leniently: absent, `null`, an empty string or an
 /// unparseable value read as `None` instead of failing the whole object.
 pub(crate) fn lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PowensDateTime>, D::Error> {
-    let v = Option::<crate::powens::Loose>::deserialize(d)?;
+    let v = Option::<crate::loose::Loose>::deserialize(d)?;
     Ok(match v {
-        Some(crate::powens::Loose::Str(s)) => PowensDateTime::parse(&s).ok(),
+        Some(crate::loose::Loose::Str(s)) => PowensDateTime::parse(&s).ok(),
         _ => None,
     })
 }

@@ -18,8 +18,13 @@
 
 pub mod api;
 pub mod datetime;
+mod loose;
+mod names;
 pub mod powens;
 pub mod state;
+
+#[doc(hidden)]
+pub use serde as __serde;
 
 pub use datetime::PowensDateTime;
 pub use powens::{

@@ -7,17 +7,9 @@
 //! together, dates in `YYYY-MM-DD HH:MM:SS` (this is what the sandbox sends).
 
 use crate::datetime::{self, PowensDateTime};
+use crate::loose::Loose;
 use crate::state::{self, ConnectionState};
 use serde::{Deserialize, Deserializer, Serialize};
-
-/// Any JSON value, read only to tell a string from the rest (for lenient fields).
-#[derive(Deserialize)]
-#[serde(untagged)]
-pub(crate) enum Loose {
-    Str(String),
-    #[allow(dead_code)]
-    Other(serde::de::IgnoredAny),
-}
 
 /// A user connection (`GET /users/{me}/connections/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,14 +232,7 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>
     }
     Ok(match Option::<OneOrMany>::deserialize(d)? {
         Some(OneOrMany::One(s)) => Some(vec![s]),
-        Some(OneOrMany::Many(v)) => Some(
-            v.into_iter()
-                .filter_map(|x| match x {
-                    Loose::Str(s) => Some(s),
-                    Loose::Other(_) => None,
-                })
-                .collect(),
-        ),
+        Some(OneOrMany::Many(v)) => Some(v.into_iter().filter_map(Loose::into_str).collect()),
         _ => None,
     })
 }

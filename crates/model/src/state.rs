@@ -179,9 +179,9 @@ impl<'de> Deserialize<'de> for ConnectionState {
 pub(crate) fn lenient_state<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<ConnectionState>, D::Error> {
-    let v = Option::<crate::powens::Loose>::deserialize(d)?;
+    let v = Option::<crate::loose::Loose>::deserialize(d)?;
     Ok(match v {
-        Some(crate::powens::Loose::Str(s)) if !s.is_empty() => Some(ConnectionState::parse(&s)),
+        Some(crate::loose::Loose::Str(s)) if !s.is_empty() => Some(ConnectionState::parse(&s)),
         _ => None,
     })
 }
