@@ -1,7 +1,7 @@
 //! `cargo xtask bench …`: benchmarks that print figures (never timed tests that flake).
 
 use crate::setup::require_build_tools;
-use crate::util::{Result, cmd, output, root, run};
+use crate::util::{Result, cmd, root, run};
 
 /// The widget's size budget, gzip bytes of wasm + js + css together (issue: ≤ 110 KB).
 const WIDGET_BUDGET_GZIP: u64 = 110 * 1024;
@@ -71,27 +71,12 @@ fn gzip_len(path: &std::path::Path) -> Result<u64> {
         .map_err(|_| "gzip: no byte count".to_string())
 }
 
-/// Runs the proxy benchmark binary (crates/proxy) in release mode.
+/// Runs `mend-bench proxy` (crates/bench) in release mode.
 pub fn proxy(args: &[&str]) -> Result {
-    let has_bench = output("cargo", &["metadata", "--no-deps", "--format-version", "1"])
-        .is_some_and(|m| m.contains("\"name\":\"mend-proxy-bench\""));
-    if !has_bench {
-        return Err(
-            "the proxy benchmark (bin mend-proxy-bench in crates/proxy) is not built yet".into(),
-        );
-    }
     run(
         "proxy benchmark (release)",
         cmd("cargo")
-            .args([
-                "run",
-                "--release",
-                "-p",
-                "mend-proxy",
-                "--bin",
-                "mend-proxy-bench",
-                "--",
-            ])
+            .args(["run", "--release", "-p", "mend-bench", "--", "proxy"])
             .args(args),
     )?;
     Ok(())

@@ -1,8 +1,8 @@
-//! `mend-proxy-bench`: figures for BENCHMARKS.md ("Proxy").
+//! `mend-bench proxy`: figures for BENCHMARKS.md ("Proxy").
 //!
-//! Run it with `cargo xtask bench proxy` (or `cargo run --release -p mend-proxy --bin
-//! mend-proxy-bench`). It starts the proxy in sandbox mode as a **child process**
-//! (this same binary, `serve-child`), so its memory is measured alone, and drives it
+//! Run it with `cargo xtask bench proxy` (or `cargo run --release -p mend-bench --
+//! proxy`). It starts the proxy in sandbox mode as a **child process** (this same
+//! binary, `proxy serve-child`), so its memory is measured alone, and drives it
 //! over loopback from this process:
 //!
 //! 1. `GET /api/v1/connections/101` latency (p50/p99) and throughput with 64 concurrent
@@ -28,16 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The proxy's own allocator (src/main.rs): the child measured is the proxy as shipped.
-#[cfg(not(target_env = "msvc"))]
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 const SECRET: &str = "bench-session-secret-0123456789abcdef";
 const POLL: Duration = Duration::from_secs(1);
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+/// `mend-bench proxy ARGS…`.
+pub fn main(args: &[String]) {
     if args.first().map(String::as_str) == Some("serve-child") {
         serve_child();
         return;
@@ -56,7 +51,7 @@ fn main() {
         .cloned();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     if let Err(e) = runtime.block_on(bench(quick, waiters, only.as_deref())) {
-        eprintln!("mend-proxy-bench: {e}");
+        eprintln!("mend-bench proxy: {e}");
         std::process::exit(1);
     }
 }
@@ -127,7 +122,7 @@ impl ChildProxy {
             None => Command::new(exe),
         };
         let mut child = command
-            .arg("serve-child")
+            .args(["proxy", "serve-child"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,0 +1,27 @@
+//! `mend-bench`: the benchmarks behind `cargo xtask bench …`, which print the figures
+//! recorded in BENCHMARKS.md. A crate of its own so that nothing of it ships in
+//! `mend-proxy`.
+//!
+//! - `mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]`: the
+//!   proxy's latency, upstream calls while watching, memory per long-poll.
+
+mod proxy;
+
+/// The proxy's own allocator (crates/proxy/src/main.rs): the proxy measured is the
+/// proxy as shipped.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("proxy") => proxy::main(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]"
+            );
+            std::process::exit(2);
+        }
+    }
+}
