@@ -313,6 +313,22 @@ impl Sandbox {
         true
     }
 
+    /// Adds a copy of connection `template` (same owner, state, script and timings,
+    /// a fresh id); returns the new id, `None` for an unknown template. For load tests
+    /// and benchmarks that need many connections in a mix of states.
+    pub fn clone_connection(&self, template: i64) -> Option<i64> {
+        let mut w = self.world();
+        let mut c = w.conns.get(&template)?.clone();
+        let id = w.next_connection;
+        w.next_connection += 1;
+        c.id = id;
+        for (i, s) in c.sources.iter_mut().enumerate() {
+            s.id = id * 10 + 1 + i as i64;
+        }
+        w.conns.insert(id, c);
+        Some(id)
+    }
+
     /// The demo user's connections, for a demo page.
     pub fn demo_connections(&self) -> Vec<DemoConnection> {
         let w = self.world();
