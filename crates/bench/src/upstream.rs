@@ -91,7 +91,10 @@ async fn bench(window: Duration, only: Option<&str>) -> Result<(), String> {
 }
 
 fn row(name: &str, per_min: f64, target: &str) {
-    println!("{name:<58} {:>12} {target:>22}", format!("{per_min:.1} /min"));
+    println!(
+        "{name:<58} {:>12} {target:>22}",
+        format!("{per_min:.1} /min")
+    );
 }
 
 /// Which (b) variants this build can run: webhooks need `POWENS_WEBHOOK_SECRET`

@@ -13,13 +13,17 @@
 //!
 //! Modules: [`config`] (flags and variables), [`error`] (the one error type and
 //! envelope), [`session`] (widget JWTs), [`upstream`] (the Powens client),
-//! [`status`] (Powens → widget view), [`fields`] (submission checks),
+//! [`budget`] (Powens requests a minute, the 429 pause),
+//! [`status`] (Powens → widget view), [`actions`] (what users send to the bank),
+//! [`fields`] (submission checks),
 //! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`reads`] (single
 //! flight of plain reads), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
 //! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
 //! with a header read timeout).
 
+pub mod actions;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod fields;
@@ -29,6 +33,7 @@ pub mod ratelimit;
 pub mod reads;
 pub mod redirect_state;
 pub mod routes;
+pub mod schedule;
 pub mod serve;
 pub mod session;
 pub mod status;
@@ -62,6 +67,8 @@ pub struct Settings {
     pub redirect_uris: Vec<String>,
     /// `MEND_AGENT_STATUS`.
     pub agent_status: bool,
+    /// How Powens' connections are shown (agent status, time zone, renewal window).
+    pub view: Arc<status::View>,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<mend_sandbox::Sandbox>,
 }
@@ -92,6 +99,8 @@ pub struct Shared {
     pub watchers: Watchers,
     /// Coalesced plain reads.
     pub reads: reads::Reads,
+    /// Actions on their way to the bank (one per connection).
+    pub actions: actions::InFlight,
     /// Rate limits.
     pub limits: Limits,
     /// Counters.
@@ -171,6 +180,10 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                     .clone()
                     .unwrap_or_else(|| sandbox_redirect_uris(public_addr)),
             );
+            // The simulator writes its naive dates in the zone the proxy reads them in.
+            if let Some(name) = config.timezone.iana_name() {
+                sb_cfg.timezone = name.to_owned();
+            }
             if let Some(setup) = config.sandbox_setup {
                 setup(&mut sb_cfg);
             }
@@ -215,19 +228,29 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             client_secret: powens_cfg.client_secret.clone(),
             timeout: config.upstream_timeout,
             retry_backoff: config.retry_backoff,
+            budget: config.powens_budget,
         },
         metrics.clone(),
     )?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let view = Arc::new(status::View {
+        agent_status: config.agent_status,
+        zone: config.timezone.clone(),
+        renew_window: config.renew_window,
+    });
     let watchers = Watchers::new(
         powens.clone(),
-        config.poll_interval,
+        schedule::Schedule {
+            interval: config.poll_interval,
+            webhooks: config.webhook_secret.is_some(),
+        },
         config.max_waiters_per_user,
-        config.agent_status,
+        view.clone(),
         metrics.clone(),
     );
     let state = AppState(Arc::new(Shared {
-        reads: reads::Reads::new(powens.clone(), watchers.clone(), config.agent_status),
+        reads: reads::Reads::new(powens.clone(), watchers.clone(), view.clone()),
+        actions: actions::InFlight::default(),
         watchers,
         powens,
         sessions: SessionKeys::new(&session_secret),
@@ -243,6 +266,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             domain: powens_cfg.domain.clone(),
             redirect_uris,
             agent_status: config.agent_status,
+            view,
             sandbox,
         }),
         shutdown: shutdown_rx,

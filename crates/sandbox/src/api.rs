@@ -377,7 +377,7 @@ async fn create(
     } else {
         StatusCode::CREATED
     };
-    let body = c.to_model(connector_exp, sources_exp);
+    let body = c.to_model(connector_exp, sources_exp, sb.zone());
     w.conns.insert(id, c);
     tracing::info!(connection = id, user, "connection created");
     Ok((status, Json(body)).into_response())
@@ -397,7 +397,7 @@ async fn list(
         .conns
         .values()
         .filter(|c| c.user == user)
-        .map(|c| c.to_model(connector, sources))
+        .map(|c| c.to_model(connector, sources, sb.zone()))
         .collect();
     Ok(Json(json!({ "connections": list })))
 }
@@ -410,7 +410,7 @@ fn answer(sb: &Sandbox, user: i64, id: i64, q: &HashMap<String, String>) -> Resu
     let (connector, sources) = expands(q);
     let mut w = sb.world();
     let c = w.conn_of(user, id)?;
-    Ok(Json(c.to_model(connector, sources)).into_response())
+    Ok(Json(c.to_model(connector, sources, sb.zone())).into_response())
 }
 
 async fn get_conn(
@@ -481,7 +481,7 @@ async fn update(
                         let d = text(v)
                             .and_then(|s| mend_model::PowensDateTime::parse(&s).ok())
                             .ok_or_else(bad)?;
-                        Some(d.to_unix_paris() * 1000)
+                        Some(crate::world::powens_instant(d, sb.zone()))
                     }
                 });
             }
@@ -584,7 +584,7 @@ async fn sources(
     let mut w = sb.world();
     let c = w.conn_of(user, id)?;
     Ok(Json(
-        json!({ "sources": c.to_model(false, true).sources.unwrap_or_default() }),
+        json!({ "sources": c.to_model(false, true, sb.zone()).sources.unwrap_or_default() }),
     ))
 }
 

@@ -166,6 +166,10 @@ pub struct SandboxConfig {
     pub request_access_ttl: Duration,
     /// How long the `Timeout` fault hangs before answering 504. Default 60 s.
     pub fault_hang: Duration,
+    /// IANA zone of the naive dates the sandbox writes and reads, as Powens' (whose
+    /// dates are Europe/Paris wall times). Default `Europe/Paris`; an unknown name
+    /// falls back to it.
+    pub timezone: String,
 }
 
 impl SandboxConfig {
@@ -184,6 +188,7 @@ impl SandboxConfig {
             single_access_ttl: Duration::from_secs(600),
             request_access_ttl: Duration::from_secs(1800),
             fault_hang: Duration::from_secs(60),
+            timezone: "Europe/Paris".to_owned(),
         }
     }
 }
@@ -197,6 +202,7 @@ pub struct Sandbox {
 #[derive(Debug)]
 struct Inner {
     cfg: SandboxConfig,
+    zone: jiff::tz::TimeZone,
     world: Mutex<world::World>,
     log: Mutex<faults::Log>,
     faults: Mutex<Faults>,
@@ -211,8 +217,13 @@ impl Sandbox {
     /// A sandbox loaded with the demo data set.
     pub fn new(cfg: SandboxConfig) -> Self {
         let world = demo::world(world::now_ms(), &cfg);
+        let zone = jiff::tz::TimeZone::get(&cfg.timezone).unwrap_or_else(|_| {
+            tracing::warn!(zone = %cfg.timezone, "unknown time zone; the sandbox uses Europe/Paris");
+            jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC)
+        });
         Self {
             inner: Arc::new(Inner {
+                zone,
                 cfg,
                 world: Mutex::new(world),
                 log: Mutex::new(faults::Log::default()),
@@ -290,7 +301,9 @@ impl Sandbox {
     /// A connection as Powens would answer it (with `connector` and `sources` expanded).
     pub fn connection(&self, id: i64) -> Option<mend_model::Connection> {
         let w = self.world();
-        w.conns.get(&id).map(|c| c.to_model(true, true))
+        w.conns
+            .get(&id)
+            .map(|c| c.to_model(true, true, self.zone()))
     }
 
     /// Fast-forwards Powens' own retry of connection `id`: a `rateLimiting`,
@@ -348,6 +361,11 @@ impl Sandbox {
 
     pub(crate) fn cfg(&self) -> &SandboxConfig {
         &self.inner.cfg
+    }
+
+    /// The zone of the naive dates it writes and reads.
+    pub(crate) fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.inner.zone
     }
 }
 

@@ -34,8 +34,35 @@ pub(crate) fn random_token() -> String {
     )
 }
 
-fn powens_date(ms: i64) -> PowensDateTime {
-    PowensDateTime::from_unix_paris(ms.div_euclid(1000))
+/// The naive wall time Powens writes for an instant, in its zone.
+pub(crate) fn powens_date(ms: i64, zone: &jiff::tz::TimeZone) -> PowensDateTime {
+    let dt = zone
+        .to_datetime(jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH));
+    PowensDateTime::new(
+        i32::from(dt.year()),
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+    )
+    .unwrap_or_else(|_| PowensDateTime::from_unix_utc(ms.div_euclid(1000)))
+}
+
+/// The instant (ms) of a naive Powens wall time in its zone (in a repeated hour the
+/// earlier one, in a skipped hour the later one).
+pub(crate) fn powens_instant(dt: PowensDateTime, zone: &jiff::tz::TimeZone) -> i64 {
+    jiff::civil::DateTime::new(
+        dt.year as i16,
+        dt.month as i8,
+        dt.day as i8,
+        dt.hour as i8,
+        dt.minute as i8,
+        dt.second as i8,
+        0,
+    )
+    .and_then(|d| zone.to_timestamp(d))
+    .map_or(dt.to_unix_utc() * 1000, jiff::Timestamp::as_millisecond)
 }
 
 /// A bearer token.
@@ -184,7 +211,13 @@ impl Conn {
     }
 
     /// The Powens JSON object.
-    pub fn to_model(&self, connector: bool, sources: bool) -> Connection {
+    pub fn to_model(
+        &self,
+        connector: bool,
+        sources: bool,
+        zone: &jiff::tz::TimeZone,
+    ) -> Connection {
+        let powens_date = |ms: i64| powens_date(ms, zone);
         Connection {
             id: self.id,
             id_user: Some(self.user),
