@@ -165,17 +165,14 @@ pub async fn submit_fields(
         return Err(ApiError::Conflict("the connection asks for no fields now"));
     }
     let fields = conn.fields.unwrap_or_default();
-    crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
+    // What is sent is what was checked: normalised values of the fields asked for.
+    let values = crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
     tracing::info!(
         connection = id,
-        fields = body.values.len(),
+        fields = values.len(),
         "submitting field values"
     );
-    match st
-        .powens
-        .submit_fields(session.user, id, &body.values)
-        .await
-    {
+    match st.powens.submit_fields(session.user, id, &values).await {
         Ok(conn) => Ok(Json(answer(&st, session.user, id, Instant::now(), &conn))),
         Err(e) => Err(refused(&st, session.user, id, Kind::Submit, e).await),
     }

@@ -122,6 +122,19 @@ pub struct ServeArgs {
     /// File holding the webhook secret.
     #[arg(long, env = "POWENS_WEBHOOK_SECRET_FILE")]
     pub powens_webhook_secret_file: Option<PathBuf>,
+    /// Sandbox mode: who may use the simulator's control routes (`/sandbox/_sandbox/…`):
+    /// `loopback` (callers on this machine, not relayed) or `anywhere`.
+    #[arg(long, env = "MEND_SANDBOX_CONTROLS", default_value = "loopback", value_parser = parse_controls)]
+    pub mend_sandbox_controls: bool,
+}
+
+/// `MEND_SANDBOX_CONTROLS`: `true` for `anywhere`.
+fn parse_controls(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "loopback" | "" => Ok(false),
+        "anywhere" => Ok(true),
+        other => Err(format!("expected `loopback` or `anywhere`, got `{other}`")),
+    }
 }
 
 /// Options of `mend-proxy session`.
@@ -243,6 +256,8 @@ pub struct Config {
     pub renew_window: Duration,
     /// `POWENS_WEBHOOK_SECRET`: webhooks on when set.
     pub webhook_secret: Option<SecretString>,
+    /// Sandbox mode: the control routes answer callers anywhere, not only on loopback.
+    pub sandbox_controls_anywhere: bool,
 }
 
 impl Config {
@@ -268,6 +283,7 @@ impl Config {
             timezone: default_zone(),
             renew_window: DEFAULT_RENEW_WINDOW,
             webhook_secret: None,
+            sandbox_controls_anywhere: false,
         }
     }
 
@@ -462,6 +478,7 @@ impl Config {
             timezone,
             renew_window: args.mend_renew_window,
             webhook_secret,
+            sandbox_controls_anywhere: args.mend_sandbox_controls,
         })
     }
 }

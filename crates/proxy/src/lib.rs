@@ -33,6 +33,7 @@ pub mod ratelimit;
 pub mod reads;
 pub mod redirect_state;
 pub mod routes;
+pub mod sandbox_gate;
 pub mod schedule;
 pub mod serve;
 pub mod session;
@@ -71,6 +72,8 @@ pub struct Settings {
     pub view: Arc<status::View>,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<mend_sandbox::Sandbox>,
+    /// Sandbox mode: its control routes answer callers anywhere, not only on loopback.
+    pub sandbox_controls_anywhere: bool,
 }
 
 /// What every handler shares: one pointer, cheap to clone (every request and every
@@ -172,6 +175,19 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                  at http://{public_addr}/sandbox with demo users and connections. Never use this \
                  with real users."
             );
+            if config.sandbox_controls_anywhere {
+                tracing::warn!(
+                    "SANDBOX CONTROLS OPEN: MEND_SANDBOX_CONTROLS=anywhere, so anyone reaching \
+                     this port can read the simulator's request log, inject faults and reset it \
+                     (http://{public_addr}/sandbox/_sandbox/…)"
+                );
+            } else {
+                tracing::warn!(
+                    "sandbox control routes (http://{public_addr}/sandbox/_sandbox/…: request log, \
+                     faults, reset) answer only callers on this machine; \
+                     MEND_SANDBOX_CONTROLS=anywhere opens them"
+                );
+            }
             let public_base = format!("http://{public_addr}/sandbox");
             let mut sb_cfg = mend_sandbox::SandboxConfig::demo(public_base.clone());
             sb_cfg.redirect_uris = Some(
@@ -268,6 +284,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             agent_status: config.agent_status,
             view,
             sandbox,
+            sandbox_controls_anywhere: config.sandbox_controls_anywhere,
         }),
         shutdown: shutdown_rx,
         widget: widget::WidgetFiles::new(config.widget_dir.clone()),

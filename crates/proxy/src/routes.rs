@@ -66,7 +66,10 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
         .route("/widget/", get(widget::serve))
         .route("/widget/{*path}", get(widget::serve));
     if let Some(sandbox) = &state.settings.sandbox {
-        app = app.nest_service("/sandbox", sandbox.router());
+        app = app.nest_service(
+            "/sandbox",
+            crate::sandbox_gate::guarded(sandbox, state.settings.sandbox_controls_anywhere),
+        );
     }
     // One layer (so one boxed service and future per request, not one per
     // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
