@@ -40,6 +40,7 @@ pub mod session;
 pub mod status;
 pub mod upstream;
 pub mod watch;
+pub mod webhooks;
 pub mod widget;
 
 pub use config::{Config, Upstream};
@@ -70,6 +71,8 @@ pub struct Settings {
     pub agent_status: bool,
     /// How Powens' connections are shown (agent status, time zone, renewal window).
     pub view: Arc<status::View>,
+    /// `POWENS_WEBHOOK_SECRET`: `/webhooks/powens/…` answer only with it.
+    pub webhook_secret: Option<SecretString>,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<mend_sandbox::Sandbox>,
     /// Sandbox mode: its control routes answer callers anywhere, not only on loopback.
@@ -196,6 +199,14 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                     .clone()
                     .unwrap_or_else(|| sandbox_redirect_uris(public_addr)),
             );
+            // With webhooks on, the simulator sends them to this proxy, signed.
+            if let Some(secret) = &config.webhook_secret {
+                use secrecy::ExposeSecret as _;
+                sb_cfg.webhooks = Some(mend_sandbox::WebhookTarget {
+                    url: format!("http://{public_addr}/webhooks/powens"),
+                    secret: secret.expose_secret().to_owned(),
+                });
+            }
             // The simulator writes its naive dates in the zone the proxy reads them in.
             if let Some(name) = config.timezone.iana_name() {
                 sb_cfg.timezone = name.to_owned();
@@ -283,6 +294,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             redirect_uris,
             agent_status: config.agent_status,
             view,
+            webhook_secret: config.webhook_secret.clone(),
             sandbox,
             sandbox_controls_anywhere: config.sandbox_controls_anywhere,
         }),

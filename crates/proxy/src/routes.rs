@@ -55,6 +55,11 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
             .route("/api/v1/demo/session", get(demo_session));
     }
     let api = api.route("/api/{*rest}", axum::routing::any(api_not_found));
+    let api = if state.settings.webhook_secret.is_some() {
+        api.route("/webhooks/powens/{event}", post(crate::webhooks::receive))
+    } else {
+        api
+    };
 
     let mut app = Router::new()
         .merge(api)
@@ -249,10 +254,17 @@ async fn webauth_url(
     if conn.effective_state().is_none() {
         return Err(ApiError::Conflict("the connection is fine"));
     }
+    let source = webauth_source(&conn);
     let state = st.states.issue(session.user, id, RedirectKind::Webauth);
     let answer = st
         .powens
-        .webauth_url(session.user, id, &body.redirect_uri, &state, None)
+        .webauth_url(
+            session.user,
+            id,
+            &body.redirect_uri,
+            &state,
+            source.as_deref(),
+        )
         .await?;
     let ok = url::Url::parse(&answer.url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
     if !ok {
@@ -265,6 +277,33 @@ async fn webauth_url(
         kind: RedirectKind::Webauth,
         url: answer.url,
     }))
+}
+
+/// The source to authenticate at the bank, on a multi-source connection: the one
+/// that needs it (`webauthRequired` first, then `SCARequired`, then any in error).
+/// `None` for a single source: Powens then takes the connection's.
+fn webauth_source(conn: &mend_model::Connection) -> Option<String> {
+    use mend_model::ConnectionState as S;
+    let sources: Vec<_> = conn
+        .sources
+        .iter()
+        .flatten()
+        .filter(|s| s.disabled.is_none() && !s.name.is_empty())
+        .collect();
+    if sources.len() < 2 {
+        return None;
+    }
+    let rank = |s: &&&mend_model::ConnectionSource| match &s.state {
+        Some(S::WebauthRequired) => 0,
+        Some(S::ScaRequired) => 1,
+        Some(_) => 2,
+        None => 3,
+    };
+    sources
+        .iter()
+        .filter(|s| s.state.is_some())
+        .min_by_key(rank)
+        .map(|s| s.name.clone())
 }
 
 /// An error code from a redirect, kept only if it looks like one.
@@ -295,15 +334,16 @@ async fn callback(
         .or(body.connection_id.as_deref())
         .filter(|s| !s.is_empty())
         .map(|r| r.trim().parse::<i64>().ok());
-    let claims = st
+    let checked = st
         .states
-        .redeem_if(state, session.user, |c| {
+        .check(state, session.user, |c| {
             session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
         })
         .map_err(|e| {
             tracing::warn!(reason = %e, "callback state refused");
             ApiError::InvalidState("refused")
         })?;
+    let claims = checked.claims.clone();
     let error = body
         .error
         .as_deref()
@@ -317,10 +357,15 @@ async fn callback(
     // What happened at the bank is news: no read begun before it may be joined.
     let _action = st.reads.action(session.user, claims.connection);
     let started = Instant::now();
+    // Read first, spend after: a Powens blip here leaves the user's return usable.
     let conn = st
         .powens
         .connection(session.user, claims.connection, Priority::User)
         .await?;
+    st.states.spend(checked).map_err(|e| {
+        tracing::warn!(reason = %e, "callback state spent meanwhile");
+        ApiError::InvalidState("refused")
+    })?;
     tracing::info!(
         connection = claims.connection,
         ?outcome,

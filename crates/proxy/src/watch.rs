@@ -60,7 +60,8 @@ const RESUMED_FOR: Duration = Duration::from_secs(15 * 60);
 /// What a deletion webhook removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Gone {
-    Connection(i64, i64),
+    /// A connection (ids are unique within a Powens domain, whoever owns them).
+    Connection(i64),
     User(i64),
 }
 
@@ -223,7 +224,7 @@ impl Watchers {
     /// Whether Powens announced (webhook) that the connection or its user was deleted.
     pub fn is_gone(&self, user: i64, id: i64) -> bool {
         let gone = self.gone_lock();
-        gone.contains(&Gone::Connection(user, id)) || gone.contains(&Gone::User(user))
+        gone.contains(&Gone::Connection(id)) || gone.contains(&Gone::User(user))
     }
 
     /// Forgets what is known of the connection's status as fresh: an action is
@@ -381,27 +382,36 @@ impl Watchers {
     /// A status Powens announced (webhook): every waiter gets it at once, and the
     /// connection's next read is counted from now.
     pub fn announce(&self, user: i64, id: i64, status: &ConnectionStatus) {
-        self.gone_lock().remove(&Gone::Connection(user, id));
+        self.gone_lock().remove(&Gone::Connection(id));
         self.publish(user, id, Instant::now(), status);
     }
 
-    /// Powens deleted the connection (`id`) or the whole user (`None`): status reads
-    /// and waiters answer 404 from now on.
-    pub fn gone(&self, user: i64, id: Option<i64>) {
+    /// Powens deleted connection `id` (`user` when it is known) or, with `id` `None`,
+    /// the whole `user`: status reads and waiters answer 404 from now on.
+    pub fn gone(&self, user: Option<i64>, id: Option<i64>) {
+        let mark = match (user, id) {
+            (_, Some(id)) => Gone::Connection(id),
+            (Some(user), None) => Gone::User(user),
+            (None, None) => return,
+        };
         {
             let mut gone = self.gone_lock();
             if gone.len() >= GONE_MAX {
                 // Deleted ones are also 404 at Powens: forgetting them costs a read.
                 gone.clear();
             }
-            gone.insert(id.map_or(Gone::User(user), |id| Gone::Connection(user, id)));
+            gone.insert(mark);
         }
-        let keys: Vec<Key> = match id {
-            Some(id) => vec![(user, id)],
-            None => {
-                let pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
-                pollers.keys().filter(|k| k.0 == user).copied().collect()
-            }
+        let keys: Vec<Key> = {
+            let pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+            pollers
+                .keys()
+                .filter(|k| match mark {
+                    Gone::Connection(id) => k.1 == id,
+                    Gone::User(user) => k.0 == user,
+                })
+                .copied()
+                .collect()
         };
         for (user, id) in keys {
             self.record(

@@ -118,10 +118,14 @@ mod error;
 mod faults;
 mod html;
 mod pages;
+pub mod scenario;
+pub mod webhooks;
 mod world;
 
 pub use demo::DemoConnection;
 pub use faults::{FaultKind, Faults, LOG_CAPACITY, RecordedRequest};
+pub use scenario::{Refusal, Scenario};
+pub use webhooks::WebhookTarget;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -170,6 +174,9 @@ pub struct SandboxConfig {
     /// dates are Europe/Paris wall times). Default `Europe/Paris`; an unknown name
     /// falls back to it.
     pub timezone: String,
+    /// Where to send signed webhooks (`None`, the default: none are sent). See
+    /// [`webhooks`].
+    pub webhooks: Option<WebhookTarget>,
 }
 
 impl SandboxConfig {
@@ -189,6 +196,7 @@ impl SandboxConfig {
             request_access_ttl: Duration::from_secs(1800),
             fault_hang: Duration::from_secs(60),
             timezone: "Europe/Paris".to_owned(),
+            webhooks: None,
         }
     }
 }
@@ -203,6 +211,7 @@ pub struct Sandbox {
 struct Inner {
     cfg: SandboxConfig,
     zone: jiff::tz::TimeZone,
+    webhooks_started: std::sync::atomic::AtomicBool,
     world: Mutex<world::World>,
     log: Mutex<faults::Log>,
     faults: Mutex<Faults>,
@@ -224,6 +233,7 @@ impl Sandbox {
         Self {
             inner: Arc::new(Inner {
                 zone,
+                webhooks_started: std::sync::atomic::AtomicBool::new(false),
                 cfg,
                 world: Mutex::new(world),
                 log: Mutex::new(faults::Log::default()),
@@ -239,6 +249,7 @@ impl Sandbox {
 
     /// All routes, with relative paths (nest it anywhere; set `public_base` to match).
     pub fn router(&self) -> axum::Router {
+        webhooks::start(self);
         let api = api::routes().route_layer(axum::middleware::from_fn_with_state(
             self.clone(),
             faults::fault_layer,
@@ -340,6 +351,31 @@ impl Sandbox {
         }
         w.conns.insert(id, c);
         Some(id)
+    }
+
+    /// Sets connection `id`'s scenario (replacing its previous one); `false` for an
+    /// unknown connection.
+    pub fn set_scenario(&self, id: i64, scenario: Scenario) -> bool {
+        let mut w = self.world();
+        let Some(c) = w.conns.get_mut(&id) else {
+            return false;
+        };
+        tracing::info!(connection = id, ?scenario, "sandbox scenario set");
+        c.scenario = scenario;
+        true
+    }
+
+    /// Revokes every token of `user` the way an old Powens did: they answer 403
+    /// `{"error": "Invalid token"}` from now on.
+    pub fn revoke_tokens(&self, user: i64) {
+        let mut w = self.world();
+        let tokens: Vec<String> = w
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.user == user)
+            .map(|(k, _)| k.clone())
+            .collect();
+        w.revoked.extend(tokens);
     }
 
     /// The demo user's connections, for a demo page.
