@@ -100,7 +100,7 @@ fn row(name: &str, per_min: f64, target: &str) {
 /// Which (b) variants this build can run: webhooks need `POWENS_WEBHOOK_SECRET`
 /// support in the proxy and signed webhooks from the sandbox.
 fn webhook_variants() -> Vec<bool> {
-    vec![false]
+    vec![false, true]
 }
 
 /// A proxy in sandbox mode with the default timings, and what drives it.
@@ -118,7 +118,10 @@ impl Rig {
         cfg.rate_limit_per_ip = 100_000_000;
         cfg.rate_limit_per_session = 100_000_000;
         cfg.max_waiters_per_user = 10_000;
-        let _ = webhooks;
+        if webhooks {
+            // The in-process sandbox then sends its signed webhooks to this proxy.
+            cfg.webhook_secret = Some(secrecy::SecretString::from("bench-webhook-secret"));
+        }
         let app = mend_proxy::build(cfg).await.map_err(|e| e.to_string())?;
         let base = format!("http://{}", app.local_addr());
         let sandbox = app.sandbox().cloned().ok_or("no sandbox")?;

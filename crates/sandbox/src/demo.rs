@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// One demo connection, for the demo page: its current state and what it shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoConnection {
-    /// Connection id (101–116).
+    /// Connection id (101–125).
     pub id: i64,
     /// Current Powens state (`None` = `null`, fine).
     pub state: Option<mend_model::ConnectionState>,

@@ -36,7 +36,8 @@
 //! | `GET,POST /bank/authorize?ticket=…` | the bank's webauth page: Authorize / Deny |
 //! | `GET,POST /bank/app` | the bank app: Approve / Refuse decoupled requests, accept new terms |
 //! | `GET /` | an index page linking the above; `GET /sandbox.css` their style sheet |
-//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
+//! | `DELETE /2.0/users/{me\|id}` | deletes the user, their connections and tokens → 204 |
+//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `PUT /_sandbox/connections/{id}/scenario`, `POST /_sandbox/users/{id}/revoke-tokens`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
 //!
 //! Every `/2.0` request is recorded ([`Sandbox::requests`]); [`Faults`] apply to the
 //! JSON API under `/2.0` only, never to HTML pages or control routes. Bodies may be
@@ -59,6 +60,7 @@
 //! | 113 / 114 | `notSupported` / `someFutureState` | nothing | |
 //! | 115 | `SCARequired`, sources `openapi`=`SCARequired`, `directaccess`=`null` | webauth-url or webview; a sync → `webauthRequired` | |
 //! | 116 | `additionalInformationNeeded`, one field per type | valid values (8 digits, 4 digits, date, `par`/`pro`, optional number, optional `hidden`) | 400 `invalidValue` / `missingParameter` |
+//! | 117–125 | real-Powens answers ([`Scenario`]): sync refused 409, `wrongpass` on a code, a 400 `websiteUnavailable` sync, `bankMessage`, a slow bank, nulls and legacy bodies, a lagging read, bank access expiring in 10 days, a token revoked with 403 | see docs/sandbox.md | |
 //! | 201 | `null`, user 2 | — | user 1 gets 404 |
 //!
 //! A repaired connection is `null` with `last_update` = now. `expire` is now +
@@ -134,7 +136,7 @@ use std::time::Duration;
 pub const DEMO_CLIENT_ID: &str = "10000001";
 /// The demo client secret.
 pub const DEMO_CLIENT_SECRET: &str = "mend-sandbox-client-secret";
-/// The demo user, owner of connections 101–116.
+/// The demo user, owner of connections 101–125.
 pub const DEMO_USER_ID: i64 = 1;
 /// The demo domain (the webview's `domain` parameter).
 pub const DEMO_DOMAIN: &str = "mend-sandbox.biapi.pro";
