@@ -304,6 +304,17 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     if !config.widget_dir.is_dir() {
         tracing::warn!(dir = %config.widget_dir.display(), "MEND_WIDGET_DIR is not a folder: /widget/ will answer 404 until the widget is built");
     }
+    if let Some(sandbox) = &state.settings.sandbox {
+        // The simulator's control routes rewrite its data or skip its clock: what the
+        // proxy knew (a status, a next_try an hour away) no longer holds.
+        let mut changes = sandbox.changes();
+        let watchers = state.watchers.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                watchers.forget_all();
+            }
+        });
+    }
     let router = routes::router(state.clone(), &allowed_origins);
     tracing::info!(%local_addr, sandbox = state.settings.sandbox.is_some(), "mend-proxy ready");
     Ok(Application {

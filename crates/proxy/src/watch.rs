@@ -359,8 +359,20 @@ impl Watchers {
                 .await;
             if let Err(UpstreamError::HeldBack { retry_after }) = &result {
                 // Not sent (budget, or Powens asked us to wait): waiters keep the last
-                // known status, and the read waits for its turn.
+                // known status, and the read waits for its turn. With nothing known
+                // yet, they are told when to come back rather than left hanging.
                 not_before = Some(Instant::now() + *retry_after);
+                if tx.borrow().is_none() {
+                    let held = result.map(|c| inner.view.status_of(&c));
+                    self.record(
+                        user,
+                        id,
+                        Stamped {
+                            at: started,
+                            result: held.map_err(ApiError::from),
+                        },
+                    );
+                }
                 continue;
             }
             not_before = None;
@@ -422,6 +434,28 @@ impl Watchers {
                     result: Err(ApiError::NotFound),
                 },
             );
+        }
+    }
+
+    /// Forgets everything known of every connection: the next read of each asks
+    /// Powens. For the in-process sandbox, whose control routes (reset, retry-now)
+    /// change its data or skip its clock behind the proxy's back.
+    pub fn forget_all(&self) {
+        self.inner
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.gone_lock().clear();
+        self.inner
+            .resumed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        let pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
+        for tx in pollers.values() {
+            // No snapshot: the poller reads at once, waiters wait for that read.
+            tx.send_replace(None);
         }
     }
 

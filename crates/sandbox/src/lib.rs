@@ -214,6 +214,8 @@ struct Inner {
     cfg: SandboxConfig,
     zone: jiff::tz::TimeZone,
     webhooks_started: std::sync::atomic::AtomicBool,
+    /// Bumped whenever a control route rewrites the world or its clock.
+    changes: tokio::sync::watch::Sender<u64>,
     world: Mutex<world::World>,
     log: Mutex<faults::Log>,
     faults: Mutex<Faults>,
@@ -236,12 +238,25 @@ impl Sandbox {
             inner: Arc::new(Inner {
                 zone,
                 webhooks_started: std::sync::atomic::AtomicBool::new(false),
+                changes: tokio::sync::watch::Sender::new(0),
                 cfg,
                 world: Mutex::new(world),
                 log: Mutex::new(faults::Log::default()),
                 faults: Mutex::new(Faults::default()),
             }),
         }
+    }
+
+    /// Ticks whenever a control operation (reset, retry-now, a scenario, a token
+    /// revocation) changed the world or skipped time, which a client of the real
+    /// Powens could not see coming: an in-process client (the proxy in sandbox mode)
+    /// then forgets what it knew.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|n| *n += 1);
     }
 
     /// The configuration.
@@ -309,6 +324,7 @@ impl Sandbox {
         tracing::info!("sandbox reset to the demo data set");
         self.clear_requests();
         self.set_faults(Faults::default());
+        self.changed();
     }
 
     /// A connection as Powens would answer it (with `connector` and `sources` expanded).
@@ -336,6 +352,8 @@ impl Sandbox {
             c.settles_at = Some(now);
         }
         w.advance(now, &self.inner.cfg);
+        drop(w);
+        self.changed();
         true
     }
 
@@ -364,6 +382,8 @@ impl Sandbox {
         };
         tracing::info!(connection = id, ?scenario, "sandbox scenario set");
         c.scenario = scenario;
+        drop(w);
+        self.changed();
         true
     }
 
@@ -378,6 +398,8 @@ impl Sandbox {
             .map(|(k, _)| k.clone())
             .collect();
         w.revoked.extend(tokens);
+        drop(w);
+        self.changed();
     }
 
     /// The demo user's connections, for a demo page.

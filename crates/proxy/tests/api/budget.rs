@@ -82,3 +82,52 @@ async fn a_watched_connection_powens_retries_is_not_asked_about_before_next_try(
         .status_body();
     assert!(app.upstream_count("GET", "/connections/102") >= 4);
 }
+
+#[tokio::test]
+async fn a_wait_the_budget_cannot_serve_is_told_when_to_come_back_at_once() {
+    let app = spawn_with(|c| c.powens_budget = 10).await;
+    let token = app.demo();
+    for id in 101..=107 {
+        app.get_connection(id, &token).await.status_body();
+    }
+    let started = Instant::now();
+    let a = app.wait_connection(108, &token, 10, "ok").await;
+    a.error(503, "upstream_unavailable");
+    assert!(a.header("retry-after").is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.upstream_count("GET", "/connections/108"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_control_that_skips_time_is_seen_by_waiters_at_once() {
+    let app = spawn_app().await;
+    let token = app.demo();
+    app.get_connection(110, &token).await.status_body();
+    let waiter = {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/api/v1/connections/110?wait=10&since=rateLimiting"),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            let r = client.get(url).bearer_auth(token).send().await.unwrap();
+            r.json::<ConnectionStatus>().await.unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Powens' retry, fast-forwarded: the proxy's next_try (10 minutes away) no
+    // longer holds, so it forgets it and reads again.
+    let started = Instant::now();
+    assert!(app.sandbox.retry_now(110));
+    let s = waiter.await.unwrap();
+    assert_eq!(s.state, None);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
