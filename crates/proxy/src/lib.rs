@@ -16,8 +16,9 @@
 //! [`budget`] (Powens requests a minute, the 429 pause),
 //! [`status`] (Powens → widget view), [`actions`] (what users send to the bank),
 //! [`fields`] (submission checks),
-//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`reads`] (single
-//! flight of plain reads), [`ratelimit`],
+//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers and what they
+//! remember), [`schedule`] (their pace), [`webhooks`] (Powens' events), [`reads`]
+//! (memory and single flight of plain reads), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
 //! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
 //! with a header read timeout).

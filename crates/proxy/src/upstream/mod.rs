@@ -1,7 +1,8 @@
 //! The Powens client: a small SDK over one shared `reqwest::Client`.
 //!
-//! Every call is one [`Request`] sent through [`PowensClient::send`], the single
-//! place where:
+//! Every call is one [`Request`] (built by the operations of `ops.rs`: a connection
+//! read, a submission, a resume, a sync, a code, a webauth URL) sent through
+//! [`PowensClient::send`], the single place where:
 //!
 //! - the request budget is spent first ([`crate::budget`]): held back requests fail
 //!   with [`UpstreamError::HeldBack`] without reaching Powens, and a 429 pauses the
@@ -21,11 +22,12 @@
 //! reqwest errors are stripped of their URL before being formatted.
 
 pub mod answer;
+mod ops;
 mod tokens;
 
 pub use answer::{Refusal, UpstreamError, clean_bank_message, read_answer};
 
-use mend_model::{AccessToken, AuthCode, Connection, WebauthUrl};
+use mend_model::AccessToken;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -45,8 +47,6 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
 pub const SUBMISSION_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a readiness probe's answer is reused.
 pub const READY_TTL: Duration = Duration::from_secs(5);
-/// What every connection read and write expands.
-const EXPAND: &str = "connector,sources";
 
 /// Whether a request may be retried, and how long it may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,89 +195,6 @@ impl PowensClient {
     /// Forgets a user's token (the user was deleted at Powens).
     pub fn forget_user(&self, user: i64) {
         self.inner.tokens.forget(user);
-    }
-
-    /// The user's connection, with its connector and sources.
-    pub async fn connection(
-        &self,
-        user: i64,
-        id: i64,
-        priority: Priority,
-    ) -> Result<Connection, UpstreamError> {
-        let req = Request::read(
-            "get_connection",
-            format!("/users/me/connections/{id}"),
-            priority,
-        )
-        .query("expand", EXPAND);
-        self.send(Some(user), &req).await
-    }
-
-    /// Posts field values (an OTP, new credentials) on the connection.
-    pub async fn submit_fields(
-        &self,
-        user: i64,
-        id: i64,
-        values: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Connection, UpstreamError> {
-        let body =
-            serde_json::to_value(values).map_err(|e| UpstreamError::Malformed(e.to_string()))?;
-        let req = Request::submission(
-            "submit_fields",
-            Method::POST,
-            format!("/users/me/connections/{id}"),
-        )
-        .query("expand", EXPAND)
-        .body(body);
-        self.send(Some(user), &req).await
-    }
-
-    /// Resumes a decoupled connection in the background.
-    pub async fn resume(&self, user: i64, id: i64) -> Result<Connection, UpstreamError> {
-        let req = Request::submission(
-            "resume",
-            Method::POST,
-            format!("/users/me/connections/{id}"),
-        )
-        .query("background", "true")
-        .query("expand", EXPAND)
-        .body(json!({"resume": true}));
-        self.send(Some(user), &req).await
-    }
-
-    /// Synchronises the connection now, user present.
-    pub async fn sync(&self, user: i64, id: i64) -> Result<Connection, UpstreamError> {
-        let req = Request::submission("sync", Method::PUT, format!("/users/me/connections/{id}"))
-            .query("expand", EXPAND);
-        self.send(Some(user), &req).await
-    }
-
-    /// Mints a single-use temporary code for the webview.
-    pub async fn single_access_code(&self, user: i64) -> Result<AuthCode, UpstreamError> {
-        let req = Request::read("token_code", "/auth/token/code", Priority::User)
-            .query("type", "singleAccess");
-        self.send(Some(user), &req).await
-    }
-
-    /// The bank's webauth URL for an existing connection; `source` names the source
-    /// to authenticate on a multi-source connection.
-    pub async fn webauth_url(
-        &self,
-        user: i64,
-        id: i64,
-        redirect_uri: &str,
-        state: &str,
-        source: Option<&str>,
-    ) -> Result<WebauthUrl, UpstreamError> {
-        let mut req = Request::read("webauth_url", "/webauth-url", Priority::User)
-            .query("id_connection", id.to_string())
-            .query("client_id", self.inner.client_id.clone())
-            .query("redirect_uri", redirect_uri)
-            .query("state", state);
-        if let Some(s) = source {
-            req = req.query("source", s);
-        }
-        self.send(Some(user), &req).await
     }
 
     /// Readiness: whether Powens answers at all (any status below 500). Unauthenticated
