@@ -92,3 +92,14 @@ pub fn upstream(args: &[&str]) -> Result {
     )?;
     Ok(())
 }
+
+/// Runs `mend-bench soak` (crates/bench) in release mode: widgets under upstream faults.
+pub fn soak(args: &[&str]) -> Result {
+    run(
+        "fault soak (release)",
+        cmd("cargo")
+            .args(["run", "--release", "-p", "mend-bench", "--", "soak"])
+            .args(args),
+    )?;
+    Ok(())
+}

@@ -6,10 +6,15 @@
 //! - `cargo xtask test`: every check and test tier, failing on the first failure.
 //! - `cargo xtask bench widget|proxy|upstream`: figures for the size, latency and
 //!   fair-use targets.
+//! - `cargo xtask soak [--minutes N] [--widgets N]`: simulated widgets against the
+//!   release proxy under 20 % upstream faults (RELIABILITY.md).
+//! - `cargo xtask fuzz [--secs N | --runs N] [TARGET...]`: the libFuzzer targets of
+//!   `fuzz/` (nightly), one after the other.
 //!
 //! Deliberately std-only: it is built before anything else, on every machine.
 
 mod bench;
+mod fuzz;
 mod setup;
 mod test;
 mod util;
@@ -30,6 +35,10 @@ commands:
   bench proxy      proxy latency, throughput, upstream calls while watching, memory
   bench upstream   Powens requests a minute (fair use): a watched `bug` connection,
                    100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
+  soak             N widgets (--widgets, default 200) against the release proxy with 20 %
+                   upstream faults for --minutes N (default 10); doubled, lost, stuck
+  fuzz             the fuzz targets of fuzz/ (nightly + cargo-fuzz), each for --secs N
+                   (default 60) or --runs N executions [TARGET...]; see RELIABILITY.md
 ";
 
 fn main() -> ExitCode {
@@ -42,6 +51,8 @@ fn main() -> ExitCode {
         ["bench", "widget"] => bench::widget(),
         ["bench", "proxy", rest @ ..] => bench::proxy(rest),
         ["bench", "upstream", rest @ ..] => bench::upstream(rest),
+        ["fuzz", rest @ ..] => fuzz::main(rest),
+        ["soak", rest @ ..] => bench::soak(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

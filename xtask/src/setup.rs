@@ -8,6 +8,8 @@ use std::time::Instant;
 /// trunk 0.22.1 declares rust-version 1.96.1; it builds and works with our 1.95.
 const TRUNK_VERSION: &str = "0.22.1";
 const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "firefox-esr"];
+/// cargo-fuzz, for the fuzz tier (`cargo xtask fuzz`, and its short run in `test`).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 pub fn run_setup() -> Result {
     let start = Instant::now();
@@ -116,6 +118,36 @@ pub fn run_setup() -> Result {
         did.push(step(
             "npm ci",
             cmd("npm").args(["ci", "--no-fund", "--no-audit"]),
+        )?);
+    }
+
+    // 7. The fuzz tier: nightly Rust (libFuzzer's instrumentation needs `-Z` flags) and
+    //    cargo-fuzz. Only fuzz/ is built with it; everything else stays on the pinned
+    //    stable toolchain.
+    let toolchains = output("rustup", &["toolchain", "list"]).unwrap_or_default();
+    if toolchains.lines().any(|t| t.starts_with("nightly")) {
+        println!("ok   nightly toolchain (fuzz tier)");
+    } else {
+        did.push(step(
+            "rustup toolchain install nightly (fuzz tier)",
+            cmd("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]),
+        )?);
+    }
+    if output("cargo", &["+nightly", "fuzz", "--version"])
+        .is_some_and(|v| v.contains(CARGO_FUZZ_VERSION))
+    {
+        println!("ok   cargo-fuzz {CARGO_FUZZ_VERSION}");
+    } else {
+        did.push(step(
+            &format!("cargo install cargo-fuzz {CARGO_FUZZ_VERSION} (fuzz tier)"),
+            cmd("cargo").args([
+                "+nightly",
+                "install",
+                "cargo-fuzz",
+                "--version",
+                CARGO_FUZZ_VERSION,
+                "--locked",
+            ]),
         )?);
     }
 
