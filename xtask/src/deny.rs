@@ -46,7 +46,14 @@ pub fn check() -> Result<Duration> {
             advisory_dbs().display()
         );
     }
-    run(
+    // cargo-deny reads `cargo metadata` for every platform, so crates no build here
+    // downloads (Windows-only ones) must be in the local registry: fetch them from
+    // crates.io first (a no-op once they are).
+    let fetched = run(
+        "cargo fetch (every platform's crates, for cargo deny)",
+        cmd("cargo").args(["fetch", "--locked", "--quiet"]),
+    )?;
+    let checked = run(
         &format!("cargo deny (offline): {}", which.join(", ")),
         cmd("cargo")
             .args([
@@ -57,5 +64,6 @@ pub fn check() -> Result<Duration> {
                 "--hide-inclusion-graph",
             ])
             .args(&which),
-    )
+    )?;
+    Ok(fetched + checked)
 }

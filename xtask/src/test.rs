@@ -168,21 +168,21 @@ pub fn run_tests() -> Result {
         Duration::ZERO,
     ));
 
-    println!("\n{:-<64}", "");
+    println!("\n{:-<72}", "");
     for (name, took) in &checks {
-        println!("{name:<44} ok   {:>9}", fmt_duration(*took));
+        println!("{name:<52} ok   {:>9}", fmt_duration(*took));
     }
     let mut total = 0;
     for t in &tiers {
         println!(
-            "{:<44} {:>4} passed {:>9}",
+            "{:<52} {:>4} passed {:>9}",
             t.name,
             t.passed,
             fmt_duration(t.took)
         );
         total += t.passed;
     }
-    println!("{:-<64}", "");
+    println!("{:-<72}", "");
     println!(
         "all checks and tests passed in {}",
         fmt_duration(start.elapsed())
