@@ -179,8 +179,9 @@ fn short(path: &str) -> String {
     path.strip_prefix("/widget/").unwrap_or(path).to_owned()
 }
 
-/// Relative URLs (`./x`, `../x`) quoted in JavaScript source, each with whether it is
-/// the argument of a dynamic `import(…)` (loaded on demand).
+/// Relative URLs (`./x`, `../x`) that JavaScript source loads (`import … from`,
+/// `import '…'`, `new URL(…)`), each with whether it is the argument of a dynamic
+/// `import(…)` (loaded on demand).
 pub fn relative_names(js: &str) -> Vec<(String, bool)> {
     let mut found: Vec<(String, bool)> = Vec::new();
     let bytes = js.as_bytes();
@@ -199,9 +200,15 @@ pub fn relative_names(js: &str) -> Vec<(String, bool)> {
         if name.contains(['\n', ' ', '$']) {
             continue;
         }
+        // Only where JavaScript loads a URL: a static import, a dynamic `import(`, or
+        // `new URL(` (which mend.js hands to fetch and <link>). Any other quoted
+        // "./x" (the glue keys the wasm's imports by "./mend-element_bg.js") is no URL.
         let before = js[..i].trim_end();
         let lazy = before.ends_with("import(");
-        if !found.iter().any(|(n, _)| n == name) {
+        let eager = before.ends_with("from")
+            || before.ends_with("import")
+            || before.ends_with("URL(");
+        if (lazy || eager) && !found.iter().any(|(n, _)| n == name) {
             found.push((name.to_owned(), lazy));
         }
     }
@@ -311,7 +318,9 @@ mod tests {
 const WASM = new URL('./mend-element-0123_bg.wasm', import.meta.url);
 const CSS = new URL("./mend-4567.css", import.meta.url).href;
 const fr = () => import( './i18n-fr.js');
-const url = `${base}/api/v1/connections/${id}`; const z = 'x./y';"#;
+const url = `${base}/api/v1/connections/${id}`; const z = 'x./y';
+import './side-effect.js';
+function imports() { return { "./mend-element_bg.js": { f() {} }, k: './not-loaded.js' }; }"#;
         assert_eq!(
             relative_names(js),
             vec![
@@ -319,6 +328,7 @@ const url = `${base}/api/v1/connections/${id}`; const z = 'x./y';"#;
                 ("./mend-element-0123_bg.wasm".to_owned(), false),
                 ("./mend-4567.css".to_owned(), false),
                 ("./i18n-fr.js".to_owned(), true),
+                ("./side-effect.js".to_owned(), false),
             ]
         );
     }
