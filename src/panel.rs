@@ -327,6 +327,8 @@ mod tests {
             connector: Some("Banque".into()),
             sources: vec![],
             server_time: None,
+            access_expire: None,
+            renew: false,
         }
     }
 
@@ -522,11 +524,13 @@ mod tests {
                 name: "openapi".into(),
                 state: Some(ConnectionState::ScaRequired),
                 last_update: None,
+                access_expire: None,
             },
             SourceStatus {
                 name: "directaccess".into(),
                 state: Some(ConnectionState::Bug),
                 last_update: None,
+                access_expire: None,
             },
         ];
         let mut m = Machine::new();

@@ -622,6 +622,8 @@ mod tests {
             connector: None,
             sources: vec![],
             server_time: None,
+            access_expire: None,
+            renew: false,
         }
     }
 
@@ -635,6 +637,8 @@ mod tests {
                     request_id: None,
                     fields: None,
                     retry_after: None,
+                    status: None,
+                    bank_message: None,
                 },
             }),
             None,

@@ -4,7 +4,8 @@
 //! - `cargo xtask dev`: set-up, then the proxy in sandbox mode + `trunk serve`.
 //! - `cargo xtask test`: set-up, then every check and test tier, failing on the first.
 //! - `cargo xtask setup`: set-up alone (install what is missing; idempotent).
-//! - `cargo xtask bench widget|proxy`: figures for the size and latency targets.
+//! - `cargo xtask bench widget|proxy|upstream`: figures for the size, latency and
+//!   fair-use targets.
 //! - `cargo xtask screenshots [LANG…]`: refresh `docs/screenshots/`.
 //!
 //! Every child runs in its own process group and is stopped, with all it started,
@@ -39,6 +40,8 @@ commands:
   bench widget     the element's bytes on the wire (br, gzip, identity) per file, from
                    the release proxy
   bench proxy      proxy latency, throughput, upstream calls while watching, memory
+  bench upstream   Powens requests a minute (fair use): a watched `bug` connection,
+                   100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
   screenshots [LANG…]
                    refresh docs/screenshots/ (default: en)
 ",
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         ["test"] => Some(test::run_tests()),
         ["bench", "widget"] => Some(bench::widget()),
         ["bench", "proxy", rest @ ..] => Some(bench::proxy(rest)),
+        ["bench", "upstream", rest @ ..] => Some(bench::upstream(rest)),
         ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
         _ => None,
     });

@@ -205,9 +205,8 @@ pub fn relative_names(js: &str) -> Vec<(String, bool)> {
         // "./x" (the glue keys the wasm's imports by "./mend-element_bg.js") is no URL.
         let before = js[..i].trim_end();
         let lazy = before.ends_with("import(");
-        let eager = before.ends_with("from")
-            || before.ends_with("import")
-            || before.ends_with("URL(");
+        let eager =
+            before.ends_with("from") || before.ends_with("import") || before.ends_with("URL(");
         if (lazy || eager) && !found.iter().any(|(n, _)| n == name) {
             found.push((name.to_owned(), lazy));
         }
