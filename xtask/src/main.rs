@@ -66,6 +66,9 @@ fn main() -> ExitCode {
         ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
         _ => None,
     });
+    // A child stopped by the signal watcher looks like a failure here: let the watcher
+    // end the process with 128 + the signal instead.
+    procs::park_if_stopping();
     // However it went, nothing xtask started outlives it.
     procs::stop_all();
     match result {

@@ -84,8 +84,9 @@ pub fn stopping() -> bool {
     STOPPING.load(Ordering::SeqCst)
 }
 
-/// Once stopping, the watcher thread ends the process: the caller just waits for it.
-fn park_if_stopping() {
+/// Once stopping, the watcher thread ends the process (with 128 + the signal): the
+/// caller just waits for it rather than report the children it stopped as failures.
+pub fn park_if_stopping() {
     while stopping() {
         std::thread::park_timeout(Duration::from_secs(1));
     }
