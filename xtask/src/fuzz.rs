@@ -156,9 +156,7 @@ fn run_with_stderr(what: &str, c: &mut std::process::Command) -> Result<(String,
     use std::io::{BufRead as _, BufReader};
     println!("\n==> {what}");
     let start = std::time::Instant::now();
-    let mut child = c.spawn().map_err(|e| {
-        format!("{what}: could not start cargo fuzz: {e} (run `cargo xtask setup`)")
-    })?;
+    let mut child = crate::procs::spawn(what, c)?;
     let mut all = String::new();
     if let Some(err) = child.stderr.take() {
         for line in BufReader::new(err)
@@ -173,7 +171,7 @@ fn run_with_stderr(what: &str, c: &mut std::process::Command) -> Result<(String,
             all.push('\n');
         }
     }
-    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
+    let status = crate::procs::wait(&mut child).map_err(|e| format!("{what}: {e}"))?;
     let took = start.elapsed();
     if status.success() {
         println!("<== {what}: ok ({})", fmt_duration(took));
