@@ -594,3 +594,91 @@ fn report(
     );
     ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn converged() -> Outcome {
+        Outcome {
+            converged: Some(Duration::from_secs(1)),
+            repaired: Some(true),
+        }
+    }
+
+    fn flat() -> Vec<(Duration, u64, usize)> {
+        vec![
+            (Duration::from_secs(20), 1000, 10),
+            (Duration::from_secs(60), 1050, 10),
+        ]
+    }
+
+    #[test]
+    fn a_clean_run_meets_the_targets() {
+        let mut r = Records::default();
+        r.submitted.insert((7, "000001".into()), true);
+        r.submitted.insert((7, "000002".into()), false);
+        let seen = BTreeMap::from([
+            ((7, "000001".into()), vec![200]),
+            ((7, "000002".into()), vec![500]),
+        ]);
+        assert!(report(
+            &r,
+            &seen,
+            10,
+            &[converged()],
+            &flat(),
+            Duration::from_secs(60)
+        ));
+    }
+
+    #[test]
+    fn doubled_lost_stuck_and_growing_runs_fail() {
+        let mut r = Records::default();
+        r.submitted.insert((7, "000001".into()), true);
+        let twice = BTreeMap::from([((7, "000001".into()), vec![500, 200])]);
+        assert!(!report(
+            &r,
+            &twice,
+            10,
+            &[converged()],
+            &flat(),
+            Duration::from_secs(60)
+        ));
+        // Acknowledged, but Powens only ever answered it with a fault.
+        let never = BTreeMap::from([((7, "000001".into()), vec![0])]);
+        assert!(!report(
+            &r,
+            &never,
+            10,
+            &[converged()],
+            &flat(),
+            Duration::from_secs(60)
+        ));
+        let once = BTreeMap::from([((7, "000001".into()), vec![200])]);
+        let stuck = Outcome {
+            converged: Some(CONVERGE * 2),
+            repaired: None,
+        };
+        assert!(!report(
+            &r,
+            &once,
+            10,
+            &[stuck],
+            &flat(),
+            Duration::from_secs(60)
+        ));
+        let growing = vec![
+            (Duration::from_secs(20), 1000, 10),
+            (Duration::from_secs(60), 1200, 10),
+        ];
+        assert!(!report(
+            &r,
+            &once,
+            10,
+            &[converged()],
+            &growing,
+            Duration::from_secs(60)
+        ));
+    }
+}
