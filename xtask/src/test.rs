@@ -84,7 +84,10 @@ pub fn run_tests() -> Result {
         &crate::fuzz::TARGETS,
         crate::fuzz::Limit::Secs(crate::fuzz::SHORT_SECS),
     )?;
-    checks.push(("fuzz: every target briefly".to_owned(), fuzz_start.elapsed()));
+    checks.push((
+        "fuzz: every target briefly".to_owned(),
+        fuzz_start.elapsed(),
+    ));
     check(
         &mut checks,
         "soak: 60 s, 40 widgets, 20 % upstream faults",

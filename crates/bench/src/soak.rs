@@ -232,7 +232,7 @@ impl Widget {
                 .await?;
             return serde_json::from_value(b["status"].clone()).ok();
         }
-        if n % 5 == 0 && status.actions.contains(&Action::Sync) {
+        if n.is_multiple_of(5) && status.actions.contains(&Action::Sync) {
             let b = self.send(self.http.post(self.url("/sync"))).await?;
             return serde_json::from_value(b).ok();
         }
@@ -374,8 +374,12 @@ fn rss_and_fds(pid: u32) -> Option<(u64, usize)> {
     Some((rss, fds))
 }
 
+/// The running proxy: the child, its base URL, an allowed redirect URI and the
+/// `(template, id)` of each widget's connection.
+type Started = (Child, String, String, Vec<(i64, i64)>);
+
 /// Starts the child and reads what it prints.
-fn start_child(widgets: usize) -> Result<(Child, String, String, Vec<(i64, i64)>), String> {
+fn start_child(widgets: usize) -> Result<Started, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["soak", "serve-child", &widgets.to_string()])
