@@ -29,9 +29,6 @@ pub const TARGETS: [&str; 6] = [
 /// The nightly toolchain cargo-fuzz builds with (libFuzzer needs `-Z` flags).
 pub const NIGHTLY: &str = "nightly";
 
-/// Seconds per target of the short run in `cargo xtask test`.
-pub const SHORT_SECS: u64 = 5;
-
 /// How long a single input may take before it counts as a hang.
 const TIMEOUT_SECS: u64 = 10;
 

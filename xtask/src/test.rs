@@ -77,34 +77,6 @@ pub fn run_tests() -> Result {
         cmd("cargo").args(["test", "-p", "mend"]),
     )?);
 
-    // Reliability (RELIABILITY.md): a short run of every fuzz target, and a one-minute
-    // fault soak with the long soak's assertions.
-    let fuzz_start = Instant::now();
-    crate::fuzz::run_targets(
-        &crate::fuzz::TARGETS,
-        crate::fuzz::Limit::Secs(crate::fuzz::SHORT_SECS),
-    )?;
-    checks.push((
-        "fuzz: every target briefly".to_owned(),
-        fuzz_start.elapsed(),
-    ));
-    check(
-        &mut checks,
-        "soak: 60 s, 40 widgets, 20 % upstream faults",
-        cmd("cargo").args([
-            "run",
-            "--release",
-            "-p",
-            "mend-bench",
-            "--",
-            "soak",
-            "--seconds",
-            "60",
-            "--widgets",
-            "40",
-        ]),
-    )?;
-
     let chromedriver =
         which("chromedriver").ok_or("chromedriver missing: run `cargo xtask setup`")?;
     tiers.push(browser_tier(
