@@ -89,8 +89,8 @@ async fn a_429_pauses_the_whole_client_until_its_retry_after() {
         latency_ms: 0,
         kind: Some(FaultKind::RateLimited {
             retry_after_secs: 60,
-        mix: Vec::new(),
         }),
+        mix: Vec::new(),
     });
     let a = app.get_connection(101, &app.demo()).await;
     a.error(503, "upstream_unavailable");
@@ -131,8 +131,8 @@ async fn powens_throttling_with_a_short_retry_after_is_retried_then_answers_503(
         latency_ms: 0,
         kind: Some(FaultKind::RateLimited {
             retry_after_secs: 0,
-        mix: Vec::new(),
         }),
+        mix: Vec::new(),
     });
     app.get_connection(101, &app.demo())
         .await
