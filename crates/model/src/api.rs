@@ -56,6 +56,15 @@ pub struct ConnectionStatus {
     pub renew: bool,
 }
 
+/// `GET /api/v1/connections`: every connection of the session user, each exactly as
+/// `GET /api/v1/connections/{id}` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionStatusList {
+    /// The connections, in Powens' order.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+}
+
 /// One source's state, in a [`ConnectionStatus`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceStatus {

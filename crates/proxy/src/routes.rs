@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use mend_model::api::{
-    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, RedirectKind,
-    RedirectRequest, RedirectUrl,
+    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, ConnectionStatusList,
+    RedirectKind, RedirectRequest, RedirectUrl,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +36,7 @@ pub const DEMO_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 /// The whole router: API, health, widget files, and the sandbox in sandbox mode.
 pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     let mut api = Router::new()
+        .route("/api/v1/connections", get(list_connections))
         .route("/api/v1/connections/{id}", get(get_connection))
         .route(
             "/api/v1/connections/{id}/fields",
@@ -152,6 +153,21 @@ pub struct WaitQuery {
     pub wait: Option<u64>,
     /// The state the caller knows (`ok` for `null`).
     pub since: Option<String>,
+}
+
+/// Every connection of the session user (only the claimed ones when the session
+/// names some), from one upstream list shared like a plain read (see `reads`).
+async fn list_connections(
+    State(st): State<AppState>,
+    session: Session,
+) -> Result<Json<ConnectionStatusList>, ApiError> {
+    let all = st.reads.list(session.user).await?;
+    Ok(Json(ConnectionStatusList {
+        connections: all
+            .into_iter()
+            .filter(|s| session.may_touch(s.id))
+            .collect(),
+    }))
 }
 
 async fn get_connection(

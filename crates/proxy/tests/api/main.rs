@@ -10,6 +10,7 @@ mod actions;
 mod budget;
 mod fields;
 mod hardening;
+mod list;
 mod powens_answers;
 mod reads;
 mod redirects;
