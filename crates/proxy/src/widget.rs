@@ -39,11 +39,22 @@ impl WidgetFiles {
 }
 
 /// `/` and `/widget` → `/widget/`.
+#[utoipa::path(get, path = "/widget", tag = "widget", responses((status = 307, description = "To `/widget/`")))]
 pub async fn to_widget() -> Redirect {
     Redirect::temporary("/widget/")
 }
 
 /// `GET /widget/{*path}`.
+#[utoipa::path(
+    get,
+    path = "/widget/{path}",
+    tag = "widget",
+    params(("path" = String, Path, description = "A file of the widget (`mend.js` is the entry)")),
+    responses(
+        (status = 200, description = "The file, with CORS headers"),
+        (status = 404, description = "No such file, or the widget is not built", content_type = "text/plain"),
+    )
+)]
 pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     let files = &state.widget;
     if !files.dir.is_dir() {

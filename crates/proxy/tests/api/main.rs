@@ -11,6 +11,7 @@ mod budget;
 mod fields;
 mod hardening;
 mod list;
+mod openapi;
 mod powens_answers;
 mod reads;
 mod redirects;
