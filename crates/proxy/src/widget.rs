@@ -105,6 +105,14 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let headers = res.headers_mut();
+    // The TypeScript declarations (mend.d.ts): `.ts` is MPEG transport stream to
+    // mime_guess; as text they open in a browser and download as they are.
+    if status.is_success() && name.ends_with(".d.ts") {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let cache = if is_hashed(&name) {
             "public, max-age=31536000, immutable"
