@@ -155,7 +155,8 @@ impl ClientError {
             return t.err_unavailable;
         }
         match self.severity() {
-            Severity::Silent | Severity::Stale => t.err_stale,
+            // Never shown: these refetch (stale) or say nothing (aborted).
+            Severity::Silent | Severity::Stale => t.err_refused,
             Severity::SessionExpired => t.expired_body,
             Severity::NotFound => t.not_found_body,
             Severity::Unavailable => {
@@ -245,8 +246,8 @@ mod tests {
             crate::i18n::EN.err_unavailable
         );
         assert_eq!(
-            api(ErrorCode::CredentialsRejected).user_message(&crate::i18n::FR),
-            crate::i18n::FR.err_credentials
+            api(ErrorCode::CredentialsRejected).user_message(&crate::i18n::EN),
+            crate::i18n::EN.err_credentials
         );
     }
 }

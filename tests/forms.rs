@@ -178,7 +178,12 @@ async fn clicking_twice_submits_once_and_the_button_waits() {
     settle().await;
     assert_eq!(submitted(&m).len(), 1);
     let button = m.q("[data-action=submit]").unwrap();
-    assert!(button.has_attribute("disabled"));
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    assert_eq!(
+        button.get_attribute("aria-disabled").as_deref(),
+        Some("true")
+    );
+    assert!(!button.has_attribute("disabled"));
     assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
     assert_eq!(button.text_content().unwrap().trim(), "Sending…");
 }

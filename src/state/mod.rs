@@ -199,10 +199,7 @@ impl Machine {
     pub fn busy(&self) -> Option<Action> {
         match &self.phase {
             Phase::Busy { action, .. } => Some(*action),
-            Phase::Redirecting { kind, .. } => Some(match kind {
-                RedirectKind::Reconnect => Action::Reconnect,
-                RedirectKind::Webauth => Action::Webauth,
-            }),
+            Phase::Redirecting { kind, .. } => Some(kind.action()),
             _ => None,
         }
     }

@@ -144,6 +144,21 @@ crate::wire_names! {
     }
 }
 
+impl RedirectKind {
+    /// The action that starts this flow.
+    pub const fn action(self) -> Action {
+        match self {
+            Self::Reconnect => Action::Reconnect,
+            Self::Webauth => Action::Webauth,
+        }
+    }
+
+    /// The flow an action starts, if it starts one.
+    pub fn of(action: Action) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.action() == action)
+    }
+}
+
 /// Answer of `POST …/reconnect-url` and `POST …/webauth-url`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectUrl {
