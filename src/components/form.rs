@@ -12,6 +12,7 @@ use super::parts::{Actions, PanelHead, SourceList};
 use crate::form::InputKind;
 use crate::i18n::Texts;
 use crate::panel::{Button, Head, Source};
+use leptos::either::Either;
 use leptos::prelude::*;
 use mend_model::ConnectorField;
 use mend_model::api::{Action, FieldProblem};
@@ -136,6 +137,7 @@ pub fn Field(
     let name = field.name.clone();
     let input = move |ev: leptos::ev::Event| on_input.run((name.clone(), event_target_value(&ev)));
     let required = field.required.then_some("true");
+    // `Either`, not `into_any`: a static child, never rebuilt (see `super::fresh`).
     let control = if kind == InputKind::Select {
         let options = field
             .values
@@ -152,23 +154,21 @@ pub fn Field(
                 view! { <option value=o.value selected=selected>{shown}</option> }
             })
             .collect_view();
-        view! {
+        Either::Left(view! {
             <select class="mend__input" part="input" id=id.clone() name=field.name.clone()
                 aria-required=required aria-invalid=invalid aria-describedby=described on:input=input>
                 <option value="">{t.choose}</option>
                 {options}
             </select>
-        }
-        .into_any()
+        })
     } else {
-        view! {
+        Either::Right(view! {
             <input class="mend__input" part="input" id=id.clone() name=field.name.clone()
                 type=kind.html_type().unwrap_or("text") inputmode=kind.input_mode()
                 autocomplete=kind.autocomplete(new_password) spellcheck="false" autocapitalize="off"
                 value=value aria-required=required aria-invalid=invalid aria-describedby=described
                 on:input=input/>
-        }
-        .into_any()
+        })
     };
     let optional =
         (!field.required).then(|| view! { " "<span class="mend__optional">{t.optional}</span> });

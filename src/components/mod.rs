@@ -1,7 +1,8 @@
 //! The view, as Leptos components: [`Root`] holds the live region, the compact
 //! [`Banner`](parts::Banner), the notice and one reactive switch on the kind of panel
-//! ([`crate::panel::Kind`]), type-erased there (`into_any`), each arm a small
-//! component receiving plain data, signals and callbacks:
+//! ([`crate::panel::Kind`]), type-erased there (`into_any`) and built anew on a
+//! change ([`fresh::Fresh`]), each arm a small component receiving plain data,
+//! signals and callbacks:
 //!
 //! | kind | component | states |
 //! |---|---|---|
@@ -22,6 +23,7 @@
 //! `style/mend.css`.
 
 pub mod form;
+pub mod fresh;
 pub mod panels;
 pub mod parts;
 
@@ -30,6 +32,7 @@ use crate::i18n::Texts;
 use crate::panel::{self, Kind, Panel};
 use crate::state::{Machine, Notice};
 use form::FormPanel;
+use fresh::Fresh;
 use leptos::prelude::*;
 use mend_model::api::{Action, CallbackOutcome};
 use panels::{ApprovalPanel, NoticePanel, RedirectPanel, UnavailablePanel};
@@ -113,26 +116,26 @@ pub fn Root(
                 new_password,
             } => {
                 let values = values.get_untracked();
-                view! {
+                Fresh(view! {
                     <FormPanel head fields new_password buttons sources t values errors busy
                         on_input on_submit on_action/>
-                }
+                })
                 .into_any()
             }
-            Kind::Approval(progress) => view! {
+            Kind::Approval(progress) => Fresh(view! {
                 <ApprovalPanel head progress buttons sources t busy now on_action/>
-            }
+            })
             .into_any(),
             Kind::Redirect => {
-                view! { <RedirectPanel head buttons sources t busy on_action/> }.into_any()
+                Fresh(view! { <RedirectPanel head buttons sources t busy on_action/> }).into_any()
             }
-            Kind::Notice { dates, progress } => view! {
+            Kind::Notice { dates, progress } => Fresh(view! {
                 <NoticePanel head dates progress buttons sources t busy on_action/>
-            }
+            })
             .into_any(),
-            Kind::Unavailable => view! {
+            Kind::Unavailable => Fresh(view! {
                 <UnavailablePanel head buttons t retry_at now busy on_action/>
-            }
+            })
             .into_any(),
         }
     };

@@ -10,6 +10,7 @@ use super::parts::{Actions, Countdown, PanelHead, SourceList, Spinner};
 use crate::dom::format_date;
 use crate::i18n::Texts;
 use crate::panel::{Button, Dated, Head, Progress, Source, retry_text};
+use leptos::either::Either;
 use leptos::prelude::*;
 use mend_model::api::Action;
 
@@ -38,10 +39,11 @@ pub fn ApprovalPanel(
     on_action: Callback<Action>,
 ) -> impl IntoView {
     let tone = head.tone;
+    // `Either`, not `into_any`: a static child, never rebuilt (see `super::fresh`).
     let progress = match progress {
-        Progress::Spinner(label) => view! { <Spinner label/> }.into_any(),
+        Progress::Spinner(label) => Either::Left(view! { <Spinner label/> }),
         Progress::Countdown { started, deadline } => {
-            view! { <Countdown started deadline now label=t.time_left/> }.into_any()
+            Either::Right(view! { <Countdown started deadline now label=t.time_left/> })
         }
     };
     view! {
