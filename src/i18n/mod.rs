@@ -59,17 +59,26 @@ macro_rules! texts {
             /// any is missing. Read once per language and page, so its strings are
             /// leaked into `&'static` like the built-in ones.
             pub fn from_js(lang: &'static str, v: &wasm_bindgen::JsValue) -> Option<Texts> {
-                // One reader over the keys in order, so each field costs a call, not a copy
-                // of the reading code.
-                let mut keys = KEYS.iter();
-                let mut next = move || -> Option<&'static str> {
-                    let s = js_sys::Reflect::get(v, &(*keys.next()?).into()).ok()?.as_string()?;
-                    Some(Box::leak(s.into_boxed_str()))
-                };
-                Some(Texts {
-                    lang,
-                    $($key: next()?,)+
-                })
+                let mut t = Texts { lang, ..EN };
+                for (i, k) in KEYS.iter().enumerate() {
+                    let s = js_sys::Reflect::get(v, &(*k).into()).ok()?.as_string()?;
+                    t.set(i, Box::leak(s.into_boxed_str()));
+                }
+                Some(t)
+            }
+
+            /// Sets the string of key number `i` (in [`KEYS`] order): one small jump
+            /// table, so reading a catalogue is a loop rather than a routine per key.
+            fn set(&mut self, i: usize, s: &'static str) {
+                let mut n = 0;
+                $(
+                    if i == n {
+                        self.$key = s;
+                        return;
+                    }
+                    n += 1;
+                )+
+                let _ = n;
             }
         }
     };
