@@ -113,3 +113,32 @@ async fn a_new_state_builds_a_new_panel_and_focus_follows_to_its_heading() {
     let active = focused(&m).expect("focus stays in the widget");
     assert_eq!(active.class_name(), "mend__title");
 }
+
+#[wasm_bindgen_test]
+async fn a_new_bank_message_in_the_same_state_patches_the_panel_and_keeps_the_field() {
+    let mut s = status(Some("additionalInformationNeeded"));
+    s.fields = vec![field("otp", "text")];
+    let m = mount_status(s.clone());
+    settle().await;
+    let input: web_sys::HtmlInputElement = m.q("input[name=otp]").unwrap().unchecked_into();
+    input.focus().unwrap();
+    m.type_into("input[name=otp]", "000000");
+    // The bank refuses the code: same state, its own words.
+    s.message = Some("Incorrect code".into());
+    m.fake.status(s);
+    m.click("[data-action=submit]");
+    settle().await;
+    wait_ms(100).await;
+    assert_eq!(m.text(".mend__message"), "Incorrect code");
+    assert_eq!(
+        m.q("input[name=otp]").as_ref(),
+        Some(input.unchecked_ref::<web_sys::Element>()),
+        "the same input"
+    );
+    assert_eq!(input.value(), "000000", "what was typed stays, to correct it");
+    assert_eq!(
+        focused(&m).as_ref(),
+        Some(input.unchecked_ref::<web_sys::Element>()),
+        "focus stays in the field"
+    );
+}

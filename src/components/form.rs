@@ -137,7 +137,7 @@ pub fn Field(
     let name = field.name.clone();
     let input = move |ev: leptos::ev::Event| on_input.run((name.clone(), event_target_value(&ev)));
     let required = field.required.then_some("true");
-    // `Either`, not `into_any`: a static child, never rebuilt (see `super::fresh`).
+    // `Either`, not `into_any`: a static choice needs no type erasure.
     let control = if kind == InputKind::Select {
         let options = field
             .values

@@ -1,8 +1,7 @@
 //! The view, as Leptos components: [`Root`] holds the live region, the compact
 //! [`Banner`](parts::Banner), the notice and one reactive switch on the kind of panel
-//! ([`crate::panel::Kind`]), type-erased there (`into_any`) and built anew on a
-//! change ([`fresh::Fresh`]), each arm a small component receiving plain data,
-//! signals and callbacks:
+//! ([`crate::panel::Kind`]), type-erased there (`into_any`), each arm a small
+//! component receiving plain data, signals and callbacks:
 //!
 //! | kind | component | states |
 //! |---|---|---|
@@ -12,9 +11,11 @@
 //! | notice | [`panels::NoticePanel`] | fine, `rateLimiting`, `websiteUnavailable`, `bug`, `notSupported`, unknown; loading, session expired, not found |
 //! | unavailable | [`panels::UnavailablePanel`] | the proxy can't be reached |
 //!
-//! The switch reads a memo of [`crate::panel::Panel`], which changes with the state
-//! and the language only: the busy flag, the clock, the form's values and problems
-//! each have their own signal, read by the one node they change. Nothing is rebuilt
+//! The switch reads a memo of [`crate::panel::Panel`], which changes with the state,
+//! the bank's words and the language only: the busy flag, the clock, the form's values
+//! and problems each have their own signal, read by the one node they change. A new
+//! kind of panel is built anew; a new value of the same kind (the bank's message after
+//! a wrong code) patches the panel in place, so the field the user is in stays. Nothing is rebuilt
 //! for them, so focus stays where the user put it; the controller moves it only on a
 //! change of state ([`crate::app`]). The controller owns every request and timer;
 //! components only read signals and call back.
@@ -23,7 +24,6 @@
 //! `style/mend.css`.
 
 pub mod form;
-pub mod fresh;
 pub mod panels;
 pub mod parts;
 
@@ -32,7 +32,6 @@ use crate::i18n::Texts;
 use crate::panel::{self, Kind, Panel};
 use crate::state::{Machine, Notice};
 use form::FormPanel;
-use fresh::Fresh;
 use leptos::prelude::*;
 use mend_model::api::{Action, CallbackOutcome};
 use panels::{ApprovalPanel, NoticePanel, RedirectPanel, UnavailablePanel};
@@ -116,26 +115,26 @@ pub fn Root(
                 new_password,
             } => {
                 let values = values.get_untracked();
-                Fresh(view! {
+                view! {
                     <FormPanel head fields new_password buttons sources t values errors busy
                         on_input on_submit on_action/>
-                })
+                }
                 .into_any()
             }
-            Kind::Approval(progress) => Fresh(view! {
+            Kind::Approval(progress) => view! {
                 <ApprovalPanel head progress buttons sources t busy now on_action/>
-            })
+            }
             .into_any(),
             Kind::Redirect => {
-                Fresh(view! { <RedirectPanel head buttons sources t busy on_action/> }).into_any()
+                view! { <RedirectPanel head buttons sources t busy on_action/> }.into_any()
             }
-            Kind::Notice { dates, progress } => Fresh(view! {
+            Kind::Notice { dates, progress } => view! {
                 <NoticePanel head dates progress buttons sources t busy on_action/>
-            })
+            }
             .into_any(),
-            Kind::Unavailable => Fresh(view! {
+            Kind::Unavailable => view! {
                 <UnavailablePanel head buttons t retry_at now busy on_action/>
-            })
+            }
             .into_any(),
         }
     };

@@ -39,7 +39,7 @@ pub fn ApprovalPanel(
     on_action: Callback<Action>,
 ) -> impl IntoView {
     let tone = head.tone;
-    // `Either`, not `into_any`: a static child, never rebuilt (see `super::fresh`).
+    // `Either`, not `into_any`: a static choice needs no type erasure.
     let progress = match progress {
         Progress::Spinner(label) => Either::Left(view! { <Spinner label/> }),
         Progress::Countdown { started, deadline } => {
