@@ -99,6 +99,11 @@ fn Toolbar() -> impl IntoView {
                 <select on:change=move |ev| s.lang.set(event_target_value(&ev))>
                     <option value="en">"English"</option>
                     <option value="fr">"Français"</option>
+                    <option value="de">"Deutsch"</option>
+                    <option value="es">"Español"</option>
+                    <option value="it">"Italiano"</option>
+                    <option value="nl">"Nederlands"</option>
+                    <option value="pt">"Português"</option>
                 </select>
             </label>
             <label>"Theme "
