@@ -26,10 +26,9 @@ pub fn now() -> f64 {
 /// Whether `value` matches `pattern` with the browser's own `RegExp`; `None` when the
 /// pattern does not compile.
 pub fn regex_matches(pattern: &str, value: &str) -> Option<bool> {
-    SafeRegExp::new(pattern, "u")
-        .or_else(|_| SafeRegExp::new(pattern, ""))
-        .ok()
-        .map(|re| re.test(value))
+    // Only with the `u` flag: the proxy gives patterns exactly that meaning, and
+    // without it `\p{L}` or `a{,2}` would silently mean other things.
+    SafeRegExp::new(pattern, "u").ok().map(|re| re.test(value))
 }
 
 /// A plain object from pairs, for an event's `detail`.

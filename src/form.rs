@@ -69,51 +69,31 @@ impl InputKind {
     }
 }
 
-/// Checks `values` against `fields` before sending: `required`, `regex` (through
-/// `matches(pattern, value)`, which answers `None` for a pattern it can't compile:
-/// that one is left to the proxy), and list membership. Empty when all is well.
+/// Checks `values` against `fields` before sending, with the rules the proxy applies
+/// too ([`mend_model::fields`]): `required`, types, list membership and `regex`
+/// (through `matches(pattern, value)`, which answers `None` for a pattern it can't
+/// compile: that one is left to the proxy). Empty when all is well.
 pub fn check(
     fields: &[ConnectorField],
     values: &BTreeMap<String, String>,
     matches: impl Fn(&str, &str) -> Option<bool>,
 ) -> BTreeMap<String, FieldProblem> {
-    let mut problems = BTreeMap::new();
-    for f in fields {
-        let value = values.get(&f.name).map(String::as_str).unwrap_or("");
-        let problem = if value.trim().is_empty() {
-            f.required.then_some(FieldProblem::Required)
-        } else if f.kind == FieldType::List
-            && f.values
-                .as_ref()
-                .is_some_and(|vs| !vs.iter().any(|v| v.value == value))
-        {
-            Some(FieldProblem::NotInList)
-        } else if let Some(re) = f.regex.as_deref().filter(|re| !re.is_empty()) {
-            (matches(re, value) == Some(false)).then_some(FieldProblem::Pattern)
-        } else {
-            None
-        };
-        if let Some(p) = problem {
-            problems.insert(f.name.clone(), p);
-        }
-    }
-    problems
+    // Only what the form shows: names the user could not have typed are not theirs.
+    let shown: BTreeMap<String, String> = fields
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), values.get(&f.name)?.clone())))
+        .collect();
+    mend_model::fields::check(fields, &shown, matches)
 }
 
-/// The body to send: the fields' non-empty values, and nothing else.
+/// The body to send: the fields' normalised values, and nothing else.
 pub fn submission(
     fields: &[ConnectorField],
     values: &BTreeMap<String, String>,
 ) -> FieldsSubmission {
-    // Inserts rather than `collect()`: a collected BTreeMap sorts first, and the sort
-    // is kilobytes of wasm for nothing.
-    let mut body = FieldsSubmission::default();
-    for f in fields {
-        if let Some(v) = values.get(&f.name).filter(|v| !v.is_empty()) {
-            body.values.insert(f.name.clone(), v.clone());
-        }
+    FieldsSubmission {
+        values: mend_model::fields::submission(fields, values),
     }
-    body
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod datetime;
+pub mod fields;
 mod loose;
 mod names;
 pub mod powens;

@@ -90,6 +90,19 @@ pub struct ServeArgs {
     /// Long-polls one session user may hold open at once.
     #[arg(long, env = "MEND_MAX_WAITS_PER_USER", default_value = "64")]
     pub mend_max_waits_per_user: usize,
+    /// Sandbox mode: who may use the simulator's control routes (`/sandbox/_sandbox/…`):
+    /// `loopback` (callers on this machine, not relayed) or `anywhere`.
+    #[arg(long, env = "MEND_SANDBOX_CONTROLS", default_value = "loopback", value_parser = parse_controls)]
+    pub mend_sandbox_controls: bool,
+}
+
+/// `MEND_SANDBOX_CONTROLS`: `true` for `anywhere`.
+fn parse_controls(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "loopback" | "" => Ok(false),
+        "anywhere" => Ok(true),
+        other => Err(format!("expected `loopback` or `anywhere`, got `{other}`")),
+    }
 }
 
 /// Options of `mend-proxy session`.
@@ -203,6 +216,8 @@ pub struct Config {
     pub max_waiters_per_user: usize,
     /// Longest time a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// Sandbox mode: the control routes answer callers anywhere, not only on loopback.
+    pub sandbox_controls_anywhere: bool,
 }
 
 impl Config {
@@ -224,6 +239,7 @@ impl Config {
             sandbox_setup: None,
             max_waiters_per_user: 64,
             header_timeout: Duration::from_secs(10),
+            sandbox_controls_anywhere: false,
         }
     }
 
@@ -393,6 +409,7 @@ impl Config {
             sandbox_setup: None,
             max_waiters_per_user: args.mend_max_waits_per_user.max(1),
             header_timeout: Duration::from_secs(10),
+            sandbox_controls_anywhere: args.mend_sandbox_controls,
         })
     }
 }

@@ -1,123 +1,58 @@
 //! Checking submitted values against the connection's current `fields` before
-//! anything reaches Powens: only names Powens asked for, `required`, `regex` and list
-//! values, a length cap, and never the connection's own update keys (`active`,
-//! `expire`, `resume`, ...), even if a connector were to name a field that way.
+//! anything reaches Powens, with the rules the widget applies too
+//! ([`mend_model::fields`]), and deciding what is sent: the checked, normalised values
+//! of the fields Powens asked for, nothing else.
 //!
-//! Powens' regexes are PCRE; they are compiled with the `regex` crate under size
-//! limits. One that does not compile (a look-around, a back-reference) or is too big
-//! is "cannot check": the value goes to Powens, which decides. That is logged, without
-//! the value.
+//! Powens' patterns are meant for PCRE or JavaScript, where `\d`, `\w`, `\b` and `.`
+//! are ASCII-or-line-based; the `regex` crate's are Unicode (`\d` takes Arabic-Indic
+//! digits). So a pattern is given JavaScript's meaning (that of the widget's
+//! `new RegExp(pattern, "u")`) by rewriting those classes before compiling, with the
+//! linear-time `regex` crate (a backtracking engine would let a hostile value stall the
+//! proxy) under size limits. What has no JavaScript equivalent or does not compile
+//! (inline flags, `\A`, look-arounds, back-references) is "cannot check": the value
+//! goes to Powens, which decides. That is logged, without the value.
 
+use mend_model::ConnectorField;
 use mend_model::api::FieldProblem;
-use mend_model::{ConnectorField, FieldType};
+use mend_model::fields::{check as check_rules, submission};
+use regex_syntax::ast::{self, Ast, ClassPerlKind, ClassSetItem};
 use std::collections::BTreeMap;
 
-/// Longest value accepted, in bytes.
-pub const MAX_VALUE_LEN: usize = 1024;
+pub use mend_model::fields::{MAX_VALUE_LEN, RESERVED_KEYS};
+
 /// Compiled size limit of a field regex.
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
+/// Longest pattern compiled.
+const MAX_PATTERN_LEN: usize = 4096;
 
-/// Keys of Powens' connection update body that are not fields: never forwarded.
-pub const RESERVED_KEYS: &[&str] = &[
-    "active",
-    "expire",
-    "resume",
-    "source",
-    "refresh_auth",
-    "background",
-    "expand",
-    "id_connector",
-    "connector_uuid",
-    "id_user",
-    "id",
-    "state",
-    "error",
-];
-
-/// Checks `values` against `fields`; `Err` maps each refused name to why.
+/// Checks `values` against `fields`: `Ok` with what to send, or each refused name
+/// and why.
 pub fn check(
     fields: &[ConnectorField],
     values: &BTreeMap<String, String>,
-) -> Result<(), BTreeMap<String, FieldProblem>> {
-    let mut problems = BTreeMap::new();
-    for name in values.keys() {
-        let known = fields.iter().any(|f| &f.name == name);
-        if !known || RESERVED_KEYS.contains(&name.as_str()) {
-            problems.insert(bounded_name(name), FieldProblem::Unknown);
+) -> Result<BTreeMap<String, String>, BTreeMap<String, FieldProblem>> {
+    let problems = check_rules(fields, values, |pattern, value| {
+        let re = compile(pattern);
+        if re.is_none() {
+            tracing::warn!("a field regex cannot be checked here; Powens will decide");
         }
-    }
-    for field in fields {
-        if RESERVED_KEYS.contains(&field.name.as_str()) {
-            continue;
-        }
-        let value = values.get(&field.name).map(String::as_str).unwrap_or("");
-        if let Some(p) = check_one(field, value) {
-            problems.insert(field.name.clone(), p);
-        }
-    }
+        re.map(|re| re.is_match(value))
+    });
     if problems.is_empty() {
-        Ok(())
+        Ok(submission(fields, values))
     } else {
         Err(problems)
     }
 }
 
-/// A refused name is echoed back in the answer: keep it short.
-fn bounded_name(name: &str) -> String {
-    name.chars().take(64).collect()
-}
-
-fn check_one(field: &ConnectorField, value: &str) -> Option<FieldProblem> {
-    if value.len() > MAX_VALUE_LEN {
-        return Some(FieldProblem::TooLong);
-    }
-    if value.trim().is_empty() {
-        return field.required.then_some(FieldProblem::Required);
-    }
-    if field.kind == FieldType::List
-        && let Some(choices) = &field.values
-        && !choices.iter().any(|c| c.value == value)
-    {
-        return Some(FieldProblem::NotInList);
-    }
-    // Powens takes dates as `yyyy-mm-dd` and numbers as decimal text.
-    let well_typed = match field.kind {
-        FieldType::Date => is_iso_date(value.trim()),
-        FieldType::Number => value.trim().parse::<f64>().is_ok_and(f64::is_finite),
-        _ => true,
-    };
-    if !well_typed {
-        return Some(FieldProblem::Pattern);
-    }
-    if let Some(pattern) = field.regex.as_deref().filter(|p| !p.is_empty()) {
-        match compile(pattern) {
-            Some(re) if !re.is_match(value) => return Some(FieldProblem::Pattern),
-            Some(_) => {}
-            None => {
-                tracing::warn!(field = %field.name, "field regex cannot be checked here; Powens will decide")
-            }
-        }
-    }
-    None
-}
-
-/// `yyyy-mm-dd`, a real calendar date.
-fn is_iso_date(v: &str) -> bool {
-    let b = v.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        && mend_model::PowensDateTime::parse(v).is_ok()
-}
-
-fn compile(pattern: &str) -> Option<regex::Regex> {
-    if pattern.len() > 4096 {
+/// `pattern` with JavaScript's (`u` flag) meaning, compiled; `None` when that can't
+/// be done faithfully.
+pub fn compile(pattern: &str) -> Option<regex::Regex> {
+    if pattern.len() > MAX_PATTERN_LEN {
         return None;
     }
-    regex::RegexBuilder::new(pattern)
+    let translated = javascript_meaning(pattern)?;
+    regex::RegexBuilder::new(&translated)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .nest_limit(64)
@@ -125,10 +60,118 @@ fn compile(pattern: &str) -> Option<regex::Regex> {
         .ok()
 }
 
+/// The pattern rewritten so the `regex` crate reads it as JavaScript does: `\d`, `\w`,
+/// `\s` and their negations, `.` and `\b`/`\B` replaced by explicit classes.
+fn javascript_meaning(pattern: &str) -> Option<String> {
+    let ast = ast::parse::ParserBuilder::new()
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let edits = ast::visit(&ast, Rewrites::default()).ok()?;
+    let mut out = pattern.to_owned();
+    // Back to front, so earlier offsets stay valid.
+    for (start, end, with) in edits.into_iter().rev() {
+        out.replace_range(start..end, &with);
+    }
+    Some(out)
+}
+
+/// JavaScript's `\s`: ECMAScript WhiteSpace and LineTerminator (not Unicode's
+/// White_Space, which adds U+0085 and lacks U+FEFF).
+const JS_SPACE: &str = r"\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}";
+/// JavaScript's `\w` (ASCII).
+const JS_WORD: &str = "0-9A-Za-z_";
+/// JavaScript's `\d` (ASCII).
+const JS_DIGIT: &str = "0-9";
+
+fn class_body(kind: &ClassPerlKind) -> &'static str {
+    match kind {
+        ClassPerlKind::Digit => JS_DIGIT,
+        ClassPerlKind::Space => JS_SPACE,
+        ClassPerlKind::Word => JS_WORD,
+    }
+}
+
+/// Collects `(start, end, replacement)` byte ranges, in pattern order; fails on what
+/// JavaScript has no equivalent for.
+#[derive(Default)]
+struct Rewrites(Vec<(usize, usize, String)>);
+
+struct Unfaithful;
+
+impl Rewrites {
+    fn replace(&mut self, span: &ast::Span, with: String) {
+        self.0.push((span.start.offset, span.end.offset, with));
+    }
+}
+
+impl ast::Visitor for Rewrites {
+    type Output = Vec<(usize, usize, String)>;
+    type Err = Unfaithful;
+
+    fn finish(mut self) -> Result<Self::Output, Unfaithful> {
+        self.0.sort_by_key(|e| e.0);
+        Ok(self.0)
+    }
+
+    fn visit_pre(&mut self, ast: &Ast) -> Result<(), Unfaithful> {
+        match ast {
+            Ast::ClassPerl(c) => {
+                let neg = if c.negated { "^" } else { "" };
+                self.replace(&c.span, format!("[{neg}{}]", class_body(&c.kind)));
+            }
+            // JavaScript's `.` stops at every line terminator, not only `\n`.
+            Ast::Dot(span) => self.replace(span, r"[^\n\r\x{2028}\x{2029}]".to_owned()),
+            Ast::Assertion(a) => match a.kind {
+                ast::AssertionKind::WordBoundary => self.replace(&a.span, r"(?-u:\b)".into()),
+                ast::AssertionKind::NotWordBoundary => {
+                    self.replace(&a.span, r"(?-u:\B)".into());
+                }
+                ast::AssertionKind::StartLine | ast::AssertionKind::EndLine => {}
+                // `\A`, `\z`, `\b{start}`…: not JavaScript.
+                _ => return Err(Unfaithful),
+            },
+            // Inline flags (`(?i)`, `(?i:…)`) do not exist in a JavaScript pattern.
+            Ast::Flags(_) => return Err(Unfaithful),
+            Ast::Group(g) => {
+                if let ast::GroupKind::NonCapturing(flags) = &g.kind
+                    && !flags.items.is_empty()
+                {
+                    return Err(Unfaithful);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), Unfaithful> {
+        match item {
+            ClassSetItem::Perl(c) if c.negated => {
+                self.replace(&c.span, format!("[^{}]", class_body(&c.kind)));
+            }
+            ClassSetItem::Perl(c) => self.replace(&c.span, class_body(&c.kind).to_owned()),
+            // `[[:alpha:]]` is a POSIX class here, a set of five characters there.
+            ClassSetItem::Ascii(_) => return Err(Unfaithful),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn visit_class_set_binary_op_pre(
+        &mut self,
+        _op: &ast::ClassSetBinaryOp,
+    ) -> Result<(), Unfaithful> {
+        // `&&`, `--`, `~~` are literal characters in a JavaScript `u` class.
+        Err(Unfaithful)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mend_model::FieldValue;
+    use mend_model::{FieldType, FieldValue};
 
     fn field(name: &str, kind: FieldType, required: bool, regex: Option<&str>) -> ConnectorField {
         ConnectorField {
@@ -151,10 +194,17 @@ mod tests {
             .collect()
     }
 
+    fn matches(pattern: &str, value: &str) -> Option<bool> {
+        compile(pattern).map(|re| re.is_match(value))
+    }
+
     #[test]
-    fn an_otp_matching_its_regex_passes() {
+    fn an_otp_matching_its_regex_passes_and_is_what_is_sent() {
         let f = [field("otp", FieldType::Text, true, Some("^[0-9]{6}$"))];
-        assert_eq!(check(&f, &vals(&[("otp", "123456")])), Ok(()));
+        assert_eq!(
+            check(&f, &vals(&[("otp", " 123456 ")])).unwrap()["otp"],
+            "123456"
+        );
         let err = check(&f, &vals(&[("otp", "12345a")])).unwrap_err();
         assert_eq!(err["otp"], FieldProblem::Pattern);
         let err = check(&f, &vals(&[])).unwrap_err();
@@ -162,83 +212,123 @@ mod tests {
     }
 
     #[test]
-    fn injected_update_keys_are_unknown_fields() {
-        let f = [field("otp", FieldType::Text, true, None)];
-        let err = check(
-            &f,
-            &vals(&[
-                ("otp", "1"),
-                ("active", "false"),
-                ("expire", "2030-01-01 00:00:00"),
-            ]),
-        )
-        .unwrap_err();
-        assert_eq!(err["active"], FieldProblem::Unknown);
-        assert_eq!(err["expire"], FieldProblem::Unknown);
-        assert!(!err.contains_key("otp"));
-        let f = [field("resume", FieldType::Text, false, None)];
+    fn digits_words_and_boundaries_are_ascii_as_in_javascript() {
+        assert_eq!(matches(r"^\d{6}$", "123456"), Some(true));
         assert_eq!(
-            check(&f, &vals(&[("resume", "true")])).unwrap_err()["resume"],
-            FieldProblem::Unknown
+            matches(r"^\d{6}$", "١٢٣٤٥٦"),
+            Some(false),
+            "Arabic-Indic digits"
         );
+        assert_eq!(
+            matches(r"^\d{3}$", "１２３"),
+            Some(false),
+            "full-width digits"
+        );
+        assert_eq!(matches(r"^\w+$", "abc_9"), Some(true));
+        assert_eq!(matches(r"^\w+$", "café"), Some(false));
+        assert_eq!(matches(r"^\W$", "é"), Some(true));
+        assert_eq!(
+            matches(r"^[\d-]+$", "12-٣"),
+            Some(false),
+            "inside a class too"
+        );
+        assert_eq!(matches(r"^[^\D]+$", "42"), Some(true));
+        assert_eq!(matches(r"^[\W]+$", "é!"), Some(true));
+        // é is no word character to JavaScript: a boundary before it, none after it.
+        assert_eq!(matches(r"a\bé", "aé"), Some(true));
+        assert_eq!(matches(r"^é\b", "é"), Some(false));
+        assert_eq!(matches(r"a\Bb", "ab"), Some(true));
     }
 
     #[test]
-    fn dates_and_numbers_must_be_well_formed() {
-        let f = [
-            field("birth", FieldType::Date, true, None),
-            field("n", FieldType::Number, false, None),
-        ];
+    fn spaces_and_dots_mean_what_they_mean_in_javascript() {
+        assert_eq!(matches(r"^\s$", "\u{FEFF}"), Some(true));
         assert_eq!(
-            check(&f, &vals(&[("birth", "1990-02-28"), ("n", "12.5")])),
-            Ok(())
+            matches(r"^\s$", "\u{85}"),
+            Some(false),
+            "NEL is not JS whitespace"
         );
-        let err = check(&f, &vals(&[("birth", "1990-02-30"), ("n", "twelve")])).unwrap_err();
-        assert_eq!(err["birth"], FieldProblem::Pattern);
-        assert_eq!(err["n"], FieldProblem::Pattern);
+        assert_eq!(matches(r"^\S$", "\u{85}"), Some(true));
+        assert_eq!(matches(r"^a.b$", "a\rb"), Some(false));
+        assert_eq!(matches(r"^a.b$", "a\u{2028}b"), Some(false));
+        assert_eq!(matches(r"^a.b$", "a€b"), Some(true));
         assert_eq!(
-            check(&f, &vals(&[("birth", "28/02/1990")])).unwrap_err()["birth"],
-            FieldProblem::Pattern
+            matches(r"^[.]$", "x"),
+            Some(false),
+            "a dot in a class is a dot"
         );
-        assert!(check(&f, &vals(&[("birth", "1990-02-28 10:00:00")])).is_err());
+        assert_eq!(matches(r"^\.$", "."), Some(true));
     }
 
     #[test]
-    fn list_values_must_be_offered() {
-        let mut f = field("website", FieldType::List, true, None);
-        f.values = Some(vec![FieldValue {
-            label: "Pro".into(),
-            value: "pro".into(),
-        }]);
-        assert_eq!(check(&[f.clone()], &vals(&[("website", "pro")])), Ok(()));
-        assert_eq!(
-            check(&[f], &vals(&[("website", "par")])).unwrap_err()["website"],
-            FieldProblem::NotInList
-        );
-    }
-
-    #[test]
-    fn a_regex_this_engine_cannot_run_lets_powens_decide() {
+    fn what_javascript_cannot_mean_is_left_to_powens() {
+        for p in [
+            r"(?i)^abc$",
+            r"^(?i:abc)$",
+            r"\Aabc\z",
+            r"^[[:alpha:]]+$",
+            r"^[a-z&&[^x]]$",
+            r"^(?=.*\d)\d{4}$",
+            r"(a)\1",
+            "(",
+        ] {
+            assert_eq!(matches(p, "abc"), None, "{p}");
+        }
         let f = [field(
             "code",
             FieldType::Text,
             true,
-            Some("^(?=.*\\d)\\d{4}$"),
+            Some(r"^(?=.*\d)\d{4}$"),
         )];
-        assert_eq!(check(&f, &vals(&[("code", "abcd")])), Ok(()));
-        let huge = format!("^(a{{1000}}){{1000}}{}$", "");
-        let f = [field("code", FieldType::Text, true, Some(&huge))];
-        assert_eq!(check(&f, &vals(&[("code", "a")])), Ok(()));
+        assert!(check(&f, &vals(&[("code", "abcd")])).is_ok());
+        let huge = "^(a{1000}){1000}$";
+        assert_eq!(matches(huge, "a"), None, "too big to compile");
     }
 
     #[test]
-    fn optional_fields_may_be_left_empty_and_long_values_are_refused() {
-        let f = [field("note", FieldType::Text, false, Some("^x$"))];
-        assert_eq!(check(&f, &vals(&[])), Ok(()));
+    fn numbers_dates_lists_and_lengths_follow_the_shared_rules() {
+        let mut list = field("website", FieldType::List, true, None);
+        list.values = Some(vec![FieldValue {
+            label: "Pro".into(),
+            value: "pro".into(),
+        }]);
+        let f = [
+            field("birth", FieldType::Date, true, None),
+            field("n", FieldType::Number, false, None),
+            list,
+        ];
+        let ok = check(
+            &f,
+            &vals(&[("birth", "1990-02-28 "), ("n", "12.5"), ("website", "pro")]),
+        )
+        .unwrap();
+        assert_eq!(ok["birth"], "1990-02-28");
+        for bad in ["1e3", "+5", ".5"] {
+            let err = check(
+                &f,
+                &vals(&[("birth", "1990-02-28"), ("n", bad), ("website", "pro")]),
+            )
+            .unwrap_err();
+            assert_eq!(err["n"], FieldProblem::Pattern, "{bad}");
+        }
+        let err = check(&f, &vals(&[("birth", "1990-02-30"), ("website", "par")])).unwrap_err();
+        assert_eq!(err["birth"], FieldProblem::Pattern);
+        assert_eq!(err["website"], FieldProblem::NotInList);
         let long = "x".repeat(MAX_VALUE_LEN + 1);
+        let f = [field("note", FieldType::Text, false, None)];
         assert_eq!(
             check(&f, &vals(&[("note", &long)])).unwrap_err()["note"],
             FieldProblem::TooLong
         );
+    }
+
+    #[test]
+    fn a_blank_optional_value_is_not_sent_at_all() {
+        let f = [
+            field("otp", FieldType::Text, true, None),
+            field("note", FieldType::Text, false, Some("^x$")),
+        ];
+        let sent = check(&f, &vals(&[("otp", "1"), ("note", "   ")])).unwrap();
+        assert!(!sent.contains_key("note"));
     }
 }

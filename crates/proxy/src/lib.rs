@@ -29,6 +29,7 @@ pub mod ratelimit;
 pub mod reads;
 pub mod redirect_state;
 pub mod routes;
+pub mod sandbox_gate;
 pub mod serve;
 pub mod session;
 pub mod status;
@@ -64,6 +65,8 @@ pub struct Settings {
     pub agent_status: bool,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<mend_sandbox::Sandbox>,
+    /// Sandbox mode: its control routes answer callers anywhere, not only on loopback.
+    pub sandbox_controls_anywhere: bool,
 }
 
 /// What every handler shares: one pointer, cheap to clone (every request and every
@@ -163,6 +166,19 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                  at http://{public_addr}/sandbox with demo users and connections. Never use this \
                  with real users."
             );
+            if config.sandbox_controls_anywhere {
+                tracing::warn!(
+                    "SANDBOX CONTROLS OPEN: MEND_SANDBOX_CONTROLS=anywhere, so anyone reaching \
+                     this port can read the simulator's request log, inject faults and reset it \
+                     (http://{public_addr}/sandbox/_sandbox/…)"
+                );
+            } else {
+                tracing::warn!(
+                    "sandbox control routes (http://{public_addr}/sandbox/_sandbox/…: request log, \
+                     faults, reset) answer only callers on this machine; \
+                     MEND_SANDBOX_CONTROLS=anywhere opens them"
+                );
+            }
             let public_base = format!("http://{public_addr}/sandbox");
             let mut sb_cfg = mend_sandbox::SandboxConfig::demo(public_base.clone());
             sb_cfg.redirect_uris = Some(
@@ -244,6 +260,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             redirect_uris,
             agent_status: config.agent_status,
             sandbox,
+            sandbox_controls_anywhere: config.sandbox_controls_anywhere,
         }),
         shutdown: shutdown_rx,
         widget: widget::WidgetFiles::new(config.widget_dir.clone()),

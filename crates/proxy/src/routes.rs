@@ -63,7 +63,10 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
         .route("/widget/", get(widget::serve))
         .route("/widget/{*path}", get(widget::serve));
     if let Some(sandbox) = &state.settings.sandbox {
-        app = app.nest_service("/sandbox", sandbox.router());
+        app = app.nest_service(
+            "/sandbox",
+            crate::sandbox_gate::guarded(sandbox, state.settings.sandbox_controls_anywhere),
+        );
     }
     // One layer (so one boxed service and future per request, not one per
     // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
@@ -213,17 +216,14 @@ async fn submit_fields(
     if !offered.contains(&mend_model::api::Action::Submit) {
         return Err(ApiError::Conflict("the connection asks for no fields now"));
     }
-    crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
+    // What is sent is what was checked: normalised values of the fields asked for.
+    let values = crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
     tracing::info!(
         connection = id,
-        fields = body.values.len(),
+        fields = values.len(),
         "submitting field values"
     );
-    match st
-        .powens
-        .submit_fields(session.user, id, &body.values)
-        .await
-    {
+    match st.powens.submit_fields(session.user, id, &values).await {
         Ok(conn) => Ok(Json(answer(&st, session.user, id, Instant::now(), &conn))),
         Err(e)
             if e.powens_code()

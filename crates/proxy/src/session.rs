@@ -4,8 +4,13 @@
 //! Only HS256 is accepted — pinned in the validation *and* at the crypto layer: the
 //! process-wide `jsonwebtoken` crypto provider installed here knows no other
 //! algorithm, so `alg: none`, RS256-with-the-secret-as-key and friends cannot verify.
-//! `exp` is required, at most [`MAX_TTL`] after `iat` (or after now when `iat` is
-//! absent), with [`LEEWAY`] of clock skew.
+//! `exp` and `iat` are required, `exp` at most [`MAX_TTL`] after `iat`, with
+//! [`LEEWAY`] of clock skew. (Without `iat` the cap could only be measured from now,
+//! so a far-off `exp` would become valid in its last hour.)
+//!
+//! `connections` absent means every connection of the user; present, only those
+//! listed. `null` lists none (an integrator writing `null` for "no list yet" must not
+//! grant everything); anything but a list of ids refuses the token.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -36,12 +41,23 @@ pub struct Claims {
     pub sub: String,
     /// Expiry (Unix seconds); required.
     pub exp: u64,
-    /// Issued at (Unix seconds).
+    /// Issued at (Unix seconds); required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
-    /// Connection ids this session may touch; absent: all of the user's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Connection ids this session may touch; absent: all of the user's; `null`: none.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "connections_claim"
+    )]
     pub connections: Option<Vec<i64>>,
+}
+
+/// A present `connections` claim: a list of ids, or `null` for none at all.
+fn connections_claim<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+    Ok(Some(
+        Option::<Vec<i64>>::deserialize(d)?.unwrap_or_default(),
+    ))
 }
 
 /// An authenticated widget session (an axum extractor: 401 without a valid one).
@@ -176,17 +192,12 @@ impl SessionKeys {
         let claims = data.claims;
         let now = now_secs();
         let max = MAX_TTL.as_secs();
-        match claims.iat {
-            Some(iat) if iat > now + LEEWAY => {
-                return Err(ApiError::Unauthorized("issued in the future"));
-            }
-            Some(iat) if claims.exp > iat + max => {
-                return Err(ApiError::Unauthorized("lifetime over 1 hour"));
-            }
-            None if claims.exp > now + max + LEEWAY => {
-                return Err(ApiError::Unauthorized("lifetime over 1 hour"));
-            }
-            _ => {}
+        let iat = claims.iat.ok_or(ApiError::Unauthorized("missing claim"))?;
+        if iat > now + LEEWAY {
+            return Err(ApiError::Unauthorized("issued in the future"));
+        }
+        if claims.exp > iat + max {
+            return Err(ApiError::Unauthorized("lifetime over 1 hour"));
         }
         let user = parse_user_id(&claims.sub).ok_or(ApiError::Unauthorized("bad subject"))?;
         Ok((

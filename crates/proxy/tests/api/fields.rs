@@ -230,3 +230,53 @@ async fn every_field_type_is_checked_before_powens_and_valid_values_repair() {
     let s = app.submit_fields(116, &token, good).await.status_body();
     assert!(s.state.is_none(), "{s:?}");
 }
+
+#[tokio::test]
+async fn what_reaches_powens_is_exactly_what_was_checked() {
+    let app = spawn_app().await;
+    let token = app.demo();
+    // Float syntax is not a number to a bank.
+    for amount in ["1e3", "+5", ".5"] {
+        let fields = app
+            .submit_fields(
+                116,
+                &token,
+                json!({"customer_number": "12345678", "pin": "1234", "birth_date": "1990-02-28",
+                       "website": "pro", "amount": amount}),
+            )
+            .await
+            .error(422, "invalid_fields")
+            .error
+            .fields
+            .unwrap();
+        assert_eq!(
+            fields["amount"],
+            mend_model::api::FieldProblem::Pattern,
+            "{amount}"
+        );
+    }
+    assert_eq!(app.upstream_count("POST", "/connections/116"), 0);
+    // A date checked trimmed is sent trimmed; a blank optional value is not sent.
+    let s = app
+        .submit_fields(
+            116,
+            &token,
+            json!({"customer_number": " 12345678", "pin": "1234", "birth_date": " 1990-02-28 ",
+                   "website": "pro", "device_token": "   "}),
+        )
+        .await
+        .status_body();
+    assert!(s.state.is_none(), "{s:?}");
+    let sent = app
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/connections/116"))
+        .expect("the submission reached Powens");
+    let body: Value = serde_json::from_str(&sent.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"customer_number": "12345678", "pin": "1234", "birth_date": "1990-02-28",
+               "website": "pro"})
+    );
+}

@@ -99,6 +99,16 @@ async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
         .await;
     let id = a.error(401, "unauthorized").error.request_id.unwrap();
     assert_ne!(id, "bad id\twith junk");
+    let long = "a".repeat(65);
+    let a = app
+        .send(
+            app.client
+                .get(app.url("/api/v1/connections/101"))
+                .header("x-request-id", &long),
+        )
+        .await;
+    let id = a.error(401, "unauthorized").error.request_id.unwrap();
+    assert!(id.len() <= 64 && id != long, "a long id is replaced: {id}");
     assert!(captured_logs().contains("abc-123"), "the id is in the logs");
 }
 
@@ -362,4 +372,48 @@ async fn a_client_trickling_its_body_is_answered_and_disconnected() {
         "answered with a client error: {text}"
     );
     assert!(text.contains("\"error\""), "in the error envelope: {text}");
+}
+
+#[tokio::test]
+async fn sandbox_controls_answer_local_callers_only_unless_opened() {
+    let app = spawn_app().await;
+    let log = app.get("/sandbox/_sandbox/requests", None).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    // Relayed by a proxy on this machine: possibly from anywhere.
+    let relayed = app
+        .send(
+            app.client
+                .get(app.url("/sandbox/_sandbox/requests"))
+                .header("x-forwarded-for", "203.0.113.9"),
+        )
+        .await;
+    relayed.error(404, "not_found");
+    let reset = app
+        .send(
+            app.client
+                .post(app.url("/sandbox/_sandbox/reset"))
+                .header("forwarded", "for=203.0.113.9"),
+        )
+        .await;
+    reset.error(404, "not_found");
+    // The rest of the sandbox (its API, pages) stays public.
+    let api = app
+        .send(
+            app.client
+                .get(app.url("/sandbox/2.0/connectors"))
+                .header("x-forwarded-for", "203.0.113.9"),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    assert!(captured_logs().contains("answer only callers on this machine"));
+
+    let open = spawn_with(|c| c.sandbox_controls_anywhere = true).await;
+    let relayed = open
+        .send(
+            open.client
+                .get(open.url("/sandbox/_sandbox/requests"))
+                .header("x-forwarded-for", "203.0.113.9"),
+        )
+        .await;
+    assert_eq!(relayed.status, StatusCode::OK, "{}", relayed.text);
 }

@@ -83,10 +83,14 @@ async fn a_session_living_over_an_hour_or_without_exp_is_unauthorized() {
     app.get_connection(101, &craft_jwt("HS256", &long, key))
         .await
         .error(401, "unauthorized");
-    let long_no_iat = json!({"sub": "1", "exp": now() + 7200});
-    app.get_connection(101, &craft_jwt("HS256", &long_no_iat, key))
-        .await
-        .error(401, "unauthorized");
+    // Without `iat` the hour could only be counted from now: a far-off `exp` would
+    // become valid in its last hour. So `iat` is required, however short the token.
+    for exp in [now() + 7200, now() + 60] {
+        let no_iat = json!({"sub": "1", "exp": exp});
+        app.get_connection(101, &craft_jwt("HS256", &no_iat, key))
+            .await
+            .error(401, "unauthorized");
+    }
     let no_exp = json!({"sub": "1", "iat": now()});
     app.get_connection(101, &craft_jwt("HS256", &no_exp, key))
         .await
@@ -158,4 +162,26 @@ async fn a_malformed_connection_id_is_not_found() {
     app.get("/api/v1/nothing-here", Some(&app.demo()))
         .await
         .error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_null_connections_claim_grants_no_connection_and_a_malformed_one_no_session() {
+    let app = spawn_app().await;
+    let key = &sandbox_key()[..];
+    let null = json!({"sub": "1", "iat": now(), "exp": now() + 600, "connections": null});
+    let token = craft_jwt("HS256", &null, key);
+    for id in [101, 104] {
+        app.get_connection(id, &token).await.error(404, "not_found");
+    }
+    assert_eq!(app.upstream_count("GET", "/connections/101"), 0);
+    for bad in [json!("101"), json!([101, "x"]), json!({"101": true})] {
+        let claims = json!({"sub": "1", "iat": now(), "exp": now() + 600, "connections": bad});
+        app.get_connection(101, &craft_jwt("HS256", &claims, key))
+            .await
+            .error(401, "unauthorized");
+    }
+    let listed = json!({"sub": "1", "iat": now(), "exp": now() + 600, "connections": [101]});
+    app.get_connection(101, &craft_jwt("HS256", &listed, key))
+        .await
+        .status_body();
 }
