@@ -135,7 +135,11 @@ async fn a_new_bank_message_in_the_same_state_patches_the_panel_and_keeps_the_fi
         Some(input.unchecked_ref::<web_sys::Element>()),
         "the same input"
     );
-    assert_eq!(input.value(), "000000", "what was typed stays, to correct it");
+    assert_eq!(
+        input.value(),
+        "000000",
+        "what was typed stays, to correct it"
+    );
     assert_eq!(
         focused(&m).as_ref(),
         Some(input.unchecked_ref::<web_sys::Element>()),

@@ -136,7 +136,9 @@ impl Ctl {
             return;
         }
         let this = Rc::clone(self);
-        leptos::task::spawn_local(async move {
+        // Not Leptos' `spawn_local`: this may run before the first view is mounted,
+        // when Leptos' executor is not set up yet.
+        wasm_bindgen_futures::spawn_local(async move {
             let t = i18n::load(lang).await;
             let still = this
                 .attrs
