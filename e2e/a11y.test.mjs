@@ -78,9 +78,10 @@ async function moreStates(page) {
     document.body.append(el);
   }, [expired]);
   await page.waitForSelector('#expired-113[data-phase="session-expired"]');
-  await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', 'http://127.0.0.1:9'), sel(112));
+  // Through locators, which wait for the element (the demo may be re-rendering it).
+  await page.locator(sel(112)).evaluate((e) => e.setAttribute('api-base', 'http://127.0.0.1:9'));
   await page.waitForSelector(`${sel(112)}[data-phase="unavailable"]`);
-  await page.evaluate((s) => document.querySelector(s).setAttribute('api-base', `${location.origin}/nowhere`), sel(114));
+  await page.locator(sel(114)).evaluate((e) => e.setAttribute('api-base', `${location.origin}/nowhere`));
   await page.waitForSelector(`${sel(114)}[data-phase="not-found"]`);
 }
 

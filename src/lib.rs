@@ -1,8 +1,8 @@
 //! # mend: the `<mend-connection>` widget
 //!
 //! Tells an end user that their Powens bank connection needs attention and repairs
-//! it in place, talking only to `mend-proxy`. The layers, each depending only on
-//! those below it:
+//! it in place, talking only to `mend-proxy`. From the element down (no module
+//! imports one above it, and none imports another in a cycle):
 //!
 //! - [`element`]: mounting into a custom element's shadow root (`mend.js` drives it);
 //! - [`components`]: the Leptos components, one per kind of panel, and the root that

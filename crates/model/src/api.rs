@@ -78,7 +78,7 @@ crate::wire_names! {
     }
 }
 
-/// What the user can do in `state`, per `shared/CONTRACT.md` §7. `credentials_allowed`
+/// What the user can do in `state` (`docs/widget.md`, "States and panels"). `credentials_allowed`
 /// is the proxy's `MEND_AGENT_STATUS`; `has_fields` whether Powens sent `fields`.
 pub fn actions_for(
     state: Option<&ConnectionState>,
