@@ -50,6 +50,9 @@ export async function startProxy(env = {}, port = undefined) {
       MEND_LISTEN: `127.0.0.1:${port}`,
       MEND_WIDGET_DIR: process.env.MEND_WIDGET_DIR ?? 'dist',
       MEND_POLL_INTERVAL: '300ms',
+      // The suite loads the demo page (25 connections) far more often than a user
+      // would; fair use has its own tests (crates/proxy/tests/api/budget.rs).
+      MEND_POWENS_BUDGET: '100000',
       RUST_LOG: 'info',
       ...env,
     },

@@ -192,6 +192,8 @@ mod tests {
                     request_id: Some("r".into()),
                     fields: None,
                     retry_after: None,
+                    status: None,
+                    bank_message: None,
                 },
             }),
             None,

@@ -190,6 +190,7 @@ pub fn status(v: &JsValue) -> Option<ConnectionStatus> {
                     name: str_of(s, "name")?,
                     state: state_of(s, "state"),
                     last_update: str_of(s, "last_update"),
+                    access_expire: str_of(s, "access_expire"),
                 })
             })
             .collect(),
@@ -198,6 +199,8 @@ pub fn status(v: &JsValue) -> Option<ConnectionStatus> {
             .filter_map(|a| action(&a.as_string()?))
             .collect(),
         server_time: str_of(v, "server_time"),
+        access_expire: str_of(v, "access_expire"),
+        renew: get(v, "renew").as_bool().unwrap_or(false),
     })
 }
 
@@ -250,6 +253,8 @@ pub fn error(v: &JsValue) -> Option<ErrorBody> {
             request_id: str_of(&e, "request_id"),
             fields,
             retry_after: int_of(&e, "retry_after").and_then(|n| u64::try_from(n).ok()),
+            status: status(&get(&e, "status")).map(Box::new),
+            bank_message: str_of(&e, "bank_message"),
         },
     })
 }

@@ -27,6 +27,8 @@ pub fn status(state: Option<&str>) -> ConnectionStatus {
         connector: Some("Banque Exemple".into()),
         sources: vec![],
         server_time: Some("2026-11-25T09:34:00Z".into()),
+        access_expire: None,
+        renew: false,
     }
 }
 
@@ -59,6 +61,7 @@ pub fn source(name: &str, state: Option<&str>) -> SourceStatus {
         name: name.into(),
         state: state.map(ConnectionState::parse),
         last_update: None,
+        access_expire: None,
     }
 }
 

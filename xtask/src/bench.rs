@@ -81,3 +81,14 @@ pub fn proxy(args: &[&str]) -> Result {
     )?;
     Ok(())
 }
+
+/// Runs `mend-bench upstream` (crates/bench) in release mode: Powens requests a minute.
+pub fn upstream(args: &[&str]) -> Result {
+    run(
+        "upstream (fair use) benchmark (release)",
+        cmd("cargo")
+            .args(["run", "--release", "-p", "mend-bench", "--", "upstream"])
+            .args(args),
+    )?;
+    Ok(())
+}

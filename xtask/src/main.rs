@@ -4,7 +4,8 @@
 //! - `cargo xtask setup`: install what is missing on a fresh Debian machine (idempotent).
 //! - `cargo xtask dev`: the proxy in sandbox mode + `trunk serve`; Ctrl-C stops both.
 //! - `cargo xtask test`: every check and test tier, failing on the first failure.
-//! - `cargo xtask bench widget|proxy`: figures for the size and latency targets.
+//! - `cargo xtask bench widget|proxy|upstream`: figures for the size, latency and
+//!   fair-use targets.
 //!
 //! Deliberately std-only: it is built before anything else, on every machine.
 
@@ -27,6 +28,8 @@ commands:
                    Firefox, release build, end-to-end tests; stops at the first failure
   bench widget     release build; raw and gzip bytes of the widget's wasm, js and css
   bench proxy      proxy latency, throughput, upstream calls while watching, memory
+  bench upstream   Powens requests a minute (fair use): a watched `bug` connection,
+                   100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         ["test"] => test::run_tests(),
         ["bench", "widget"] => bench::widget(),
         ["bench", "proxy", rest @ ..] => bench::proxy(rest),
+        ["bench", "upstream", rest @ ..] => bench::upstream(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

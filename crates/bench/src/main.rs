@@ -4,8 +4,11 @@
 //!
 //! - `mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]`: the
 //!   proxy's latency, upstream calls while watching, memory per long-poll.
+//! - `mend-bench upstream [--quick] [--only a|b|c]`: Powens requests a minute
+//!   (fair use), from the sandbox's request log.
 
 mod proxy;
+mod upstream;
 
 /// The proxy's own allocator (crates/proxy/src/main.rs): the proxy measured is the
 /// proxy as shipped.
@@ -17,9 +20,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("proxy") => proxy::main(&args[1..]),
+        Some("upstream") => upstream::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]"
+                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]"
             );
             std::process::exit(2);
         }

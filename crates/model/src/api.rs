@@ -44,6 +44,16 @@ pub struct ConnectionStatus {
     /// down to `expire` without trusting the user's clock.
     #[serde(default)]
     pub server_time: Option<String>,
+    /// When the bank access (PSD2 consent) of the connection runs out: the earliest
+    /// `access_expire` of its enabled sources (RFC 3339 UTC), `null` when Powens
+    /// gives none.
+    #[serde(default)]
+    pub access_expire: Option<String>,
+    /// `true` when the connection is fine but `access_expire` is near (the proxy's
+    /// `MEND_RENEW_WINDOW`): show a calm "renew your bank access before DATE" with the
+    /// Reconnect action, which `actions` then offers beside `sync`.
+    #[serde(default)]
+    pub renew: bool,
 }
 
 /// One source's state, in a [`ConnectionStatus`].
@@ -56,6 +66,9 @@ pub struct SourceStatus {
     /// Its last successful synchronisation (RFC 3339 UTC).
     #[serde(default)]
     pub last_update: Option<String>,
+    /// When its bank access (consent) runs out (RFC 3339 UTC).
+    #[serde(default)]
+    pub access_expire: Option<String>,
 }
 
 crate::wire_names! {
@@ -236,8 +249,21 @@ crate::wire_names! {
         PayloadTooLarge = "payload_too_large",
         /// 422: field values refused (see [`ErrorDetail::fields`]); nothing reached Powens.
         InvalidFields = "invalid_fields",
-        /// 422: the bank refused the submitted credentials or code (Powens `wrongpass`).
+        /// 422: the bank refused the submitted credentials or code (Powens `wrongpass`);
+        /// [`ErrorDetail::status`] is the connection now, [`ErrorDetail::bank_message`]
+        /// the bank's words.
         CredentialsRejected = "credentials_rejected",
+        /// 422: the bank refused a submission, resume or sync and named why (Powens
+        /// `websiteUnavailable`, `actionNeeded`, `bankMessage`, ...):
+        /// [`ErrorDetail::status`] is the connection now, [`ErrorDetail::bank_message`]
+        /// the bank's words.
+        BankRefused = "bank_refused",
+        /// 409: Powens refused to synchronise now ("Can't force synchronization"); the
+        /// connection is as [`ErrorDetail::status`] says. Try again later, not at once.
+        SyncRefused = "sync_refused",
+        /// 409: a submission, resume or sync of this connection is already on its way
+        /// to the bank; this one was not sent.
+        ActionInFlight = "action_in_flight",
         /// 422: the redirect URI is not allow-listed.
         RedirectNotAllowed = "redirect_not_allowed",
         /// 422: the callback's `state` is forged, expired, replayed or another user's.
@@ -263,10 +289,11 @@ impl KnownErrorCode {
             Self::Unauthorized | Self::SessionExpired => 401,
             Self::AgentStatusRequired => 403,
             Self::NotFound => 404,
-            Self::Conflict => 409,
+            Self::Conflict | Self::SyncRefused | Self::ActionInFlight => 409,
             Self::PayloadTooLarge => 413,
             Self::InvalidFields
             | Self::CredentialsRejected
+            | Self::BankRefused
             | Self::RedirectNotAllowed
             | Self::InvalidState => 422,
             Self::RateLimited => 429,
@@ -307,6 +334,12 @@ impl ErrorCode {
     pub const InvalidFields: Self = Self::Known(KnownErrorCode::InvalidFields);
     /// `credentials_rejected`, see [`KnownErrorCode::CredentialsRejected`].
     pub const CredentialsRejected: Self = Self::Known(KnownErrorCode::CredentialsRejected);
+    /// `bank_refused`, see [`KnownErrorCode::BankRefused`].
+    pub const BankRefused: Self = Self::Known(KnownErrorCode::BankRefused);
+    /// `sync_refused`, see [`KnownErrorCode::SyncRefused`].
+    pub const SyncRefused: Self = Self::Known(KnownErrorCode::SyncRefused);
+    /// `action_in_flight`, see [`KnownErrorCode::ActionInFlight`].
+    pub const ActionInFlight: Self = Self::Known(KnownErrorCode::ActionInFlight);
     /// `redirect_not_allowed`, see [`KnownErrorCode::RedirectNotAllowed`].
     pub const RedirectNotAllowed: Self = Self::Known(KnownErrorCode::RedirectNotAllowed);
     /// `invalid_state`, see [`KnownErrorCode::InvalidState`].
@@ -400,9 +433,19 @@ pub struct ErrorDetail {
     /// For `invalid_fields`: each refused field and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields: Option<BTreeMap<String, FieldProblem>>,
-    /// For `rate_limited`: seconds to wait (also in `Retry-After`).
+    /// For `rate_limited` and `upstream_unavailable`: seconds to wait (also in
+    /// `Retry-After`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For `credentials_rejected`, `bank_refused` and `sync_refused`: the connection's
+    /// status read right after the refusal, to show the panel of its state now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Box<ConnectionStatus>>,
+    /// For `credentials_rejected`, `bank_refused` and `sync_refused`: what the bank
+    /// said (Powens' `message`), untranslated, to be shown **as text** beside the
+    /// widget's own sentence. Control characters removed, at most 300 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bank_message: Option<String>,
 }
 
 #[cfg(test)]

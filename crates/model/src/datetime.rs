@@ -1,8 +1,10 @@
 //! Powens date-times.
 //!
 //! On the wire Powens writes `"YYYY-MM-DD HH:MM:SS"`: a space, no `T`, no offset.
-//! They are naive wall-clock times in Europe/Paris (as integrators observe), so the
-//! proxy converts them to UTC before a browser sees them ([`PowensDateTime::to_unix_paris`]).
+//! They are naive wall-clock times (Europe/Paris, as integrators observe). This type
+//! keeps them naive: the proxy converts them to UTC in the zone it is configured
+//! with (`POWENS_TIMEZONE`, through a time-zone database) before a browser sees them.
+//! Nothing here knows a time zone, so that the widget's wasm carries no zone rules.
 //!
 //! Parsing is liberal: a `T` instead of the space, fractional seconds, a trailing `Z`
 //! or numeric offset (ignored: the value is taken as written), and a bare date
@@ -11,7 +13,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// A naive Powens date-time (no time zone; Europe/Paris wall time by convention).
+/// A naive Powens date-time (no time zone; Powens' wall time, Europe/Paris by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PowensDateTime {
     /// Year, e.g. 2026.
@@ -73,15 +75,6 @@ fn civil_from_days(z: i64) -> (i32, u8, u8) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
     ((y + i64::from(m <= 2)) as i32, m, d)
-}
-
-/// Day of month of the last Sunday of `month` in `year`.
-fn last_sunday(year: i32, month: u8) -> u8 {
-    let last = days_in_month(year, month);
-    let days = days_from_civil(year, month, last);
-    // 1970-01-01 was a Thursday: weekday index with Sunday = 0.
-    let weekday = (days + 4).rem_euclid(7) as u8;
-    last - weekday
 }
 
 impl PowensDateTime {
@@ -178,38 +171,6 @@ impl PowensDateTime {
             minute: (rem % 3600 / 60) as u8,
             second: (rem % 60) as u8,
         }
-    }
-
-    /// Europe/Paris' offset from UTC, in seconds, at a UTC instant: CEST (+2 h) from
-    /// the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC,
-    /// CET (+1 h) otherwise (EU rule since 1996).
-    pub fn paris_offset_at_utc(unix: i64) -> i64 {
-        let year = Self::from_unix_utc(unix).year;
-        let start = days_from_civil(year, 3, last_sunday(year, 3)) * 86_400 + 3600;
-        let end = days_from_civil(year, 10, last_sunday(year, 10)) * 86_400 + 3600;
-        if (start..end).contains(&unix) {
-            7200
-        } else {
-            3600
-        }
-    }
-
-    /// Reads this value as Europe/Paris wall time and returns the Unix timestamp.
-    /// In the autumn's repeated hour the first (summer-time) instant is chosen.
-    pub fn to_unix_paris(self) -> i64 {
-        let naive = self.to_unix_utc();
-        // Try summer time first, then winter time; take the one that is consistent.
-        let summer = naive - 7200;
-        if Self::paris_offset_at_utc(summer) == 7200 {
-            summer
-        } else {
-            naive - 3600
-        }
-    }
-
-    /// The Europe/Paris wall time of a Unix timestamp (what Powens would write).
-    pub fn from_unix_paris(unix: i64) -> Self {
-        Self::from_unix_utc(unix + Self::paris_offset_at_utc(unix))
     }
 
     /// RFC 3339 in UTC (`2026-11-25T09:34:00Z`) of this value read as UTC.
@@ -315,40 +276,5 @@ mod tests {
             PowensDateTime::from_unix_utc(951_782_400).to_string(),
             "2000-02-29 00:00:00"
         );
-    }
-
-    #[test]
-    fn paris_wall_time_is_cet_in_winter_and_cest_in_summer() {
-        // 2026-01-15 12:00 Paris = 11:00 UTC
-        let winter = PowensDateTime::parse("2026-01-15 12:00:00").unwrap();
-        assert_eq!(
-            PowensDateTime::from_unix_utc(winter.to_unix_paris()).to_string(),
-            "2026-01-15 11:00:00"
-        );
-        // 2026-07-15 12:00 Paris = 10:00 UTC
-        let summer = PowensDateTime::parse("2026-07-15 12:00:00").unwrap();
-        assert_eq!(
-            PowensDateTime::from_unix_utc(summer.to_unix_paris()).to_string(),
-            "2026-07-15 10:00:00"
-        );
-        // DST starts 2026-03-29 01:00 UTC, ends 2026-10-25 01:00 UTC.
-        let before = PowensDateTime::parse("2026-03-29 00:59:59")
-            .unwrap()
-            .to_unix_utc();
-        assert_eq!(PowensDateTime::paris_offset_at_utc(before), 3600);
-        assert_eq!(PowensDateTime::paris_offset_at_utc(before + 1), 7200);
-        let end = PowensDateTime::parse("2026-10-25 01:00:00")
-            .unwrap()
-            .to_unix_utc();
-        assert_eq!(PowensDateTime::paris_offset_at_utc(end - 1), 7200);
-        assert_eq!(PowensDateTime::paris_offset_at_utc(end), 3600);
-    }
-
-    #[test]
-    fn paris_round_trip_outside_the_repeated_hour() {
-        let t = 1_764_000_000; // 2025-11-24
-        assert_eq!(PowensDateTime::from_unix_paris(t).to_unix_paris(), t);
-        let t = 1_750_000_000; // 2025-06-15
-        assert_eq!(PowensDateTime::from_unix_paris(t).to_unix_paris(), t);
     }
 }

@@ -7,7 +7,7 @@
 //! together, dates in `YYYY-MM-DD HH:MM:SS` (this is what the sandbox sends).
 
 use crate::datetime::{self, PowensDateTime};
-use crate::loose::Loose;
+use crate::loose::{self, Loose};
 use crate::state::{self, ConnectionState};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -17,19 +17,19 @@ pub struct Connection {
     /// Connection id.
     pub id: i64,
     /// Owner (nullable per the docs).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_user: Option<i64>,
     /// Connector id (required per the spec; optional here to stay liberal).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_connector: Option<i64>,
     /// Connector's stable uuid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub connector_uuid: Option<String>,
     /// Deprecated alias of `id_connector`, still sent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_bank: Option<i64>,
     /// Deprecated alias of `id_connector`, still sent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_provider: Option<i64>,
     /// The state; `None` is Powens' `null`: the last synchronisation succeeded.
     #[serde(default, deserialize_with = "state::lenient_state")]
@@ -38,10 +38,10 @@ pub struct Connection {
     #[serde(default, deserialize_with = "state::lenient_state")]
     pub error: Option<ConnectionState>,
     /// Message from the bank to guide recovery (untranslated, displayable as text only).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub error_message: Option<String>,
     /// What to prompt for, in `additionalInformationNeeded`, `wrongpass`, `passwordExpired`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_list")]
     pub fields: Option<Vec<ConnectorField>>,
     /// Last successful synchronisation.
     #[serde(default, deserialize_with = "datetime::lenient")]
@@ -50,7 +50,7 @@ pub struct Connection {
     #[serde(default, deserialize_with = "datetime::lenient")]
     pub created: Option<PowensDateTime>,
     /// Whether automatic synchronisation is on.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "loose::flag_default_true")]
     pub active: bool,
     /// Last successful push.
     #[serde(default, deserialize_with = "datetime::lenient")]
@@ -65,7 +65,11 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connector: Option<Connector>,
     /// Present with `expand=sources`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "loose::opt_list"
+    )]
     pub sources: Option<Vec<ConnectionSource>>,
 }
 
@@ -85,7 +89,7 @@ impl Connection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionList {
     /// The connections.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::list")]
     pub connections: Vec<Connection>,
 }
 
@@ -93,13 +97,13 @@ pub struct ConnectionList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Connector {
     /// Connector id (not stable across domains).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id: Option<i64>,
     /// Stable uuid.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub uuid: Option<String>,
     /// Display name, e.g. "Banque Exemple".
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::string")]
     pub name: String,
 }
 
@@ -107,16 +111,16 @@ pub struct Connector {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionSource {
     /// Source id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id: Option<i64>,
     /// Owning connection.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_connection: Option<i64>,
     /// Connector source id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_connector_source: Option<i64>,
     /// Source name (`openapi`, `directaccess`, `fallback`, ...).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::string")]
     pub name: String,
     /// The source's own state (`null` when fine).
     #[serde(default, deserialize_with = "state::lenient_state")]
@@ -146,24 +150,24 @@ pub struct ConnectionSource {
 pub struct ConnectorField {
     /// Key to post the value under.
     pub name: String,
-    /// Short display label (falls back to `name` when Powens sends none).
-    #[serde(default)]
+    /// Short display label (falls back to `name` when Powens sends none or `null`).
+    #[serde(default, deserialize_with = "loose::string")]
     pub label: String,
     /// Input type; unknown types are kept and rendered as text.
     #[serde(rename = "type", default)]
     pub kind: FieldType,
     /// Whether a non-empty value is required. **Defaults to `true` when absent**:
     /// Powens only prompts for what it needs (legacy payloads often omit it).
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "loose::flag_default_true")]
     pub required: bool,
-    /// PCRE-compatible validation pattern.
-    #[serde(default)]
+    /// PCRE-compatible validation pattern (`null` or empty: none).
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub regex: Option<String>,
-    /// The closed list of a `list` field.
-    #[serde(default)]
+    /// The closed list of a `list` field (choices without a value are dropped).
+    #[serde(default, deserialize_with = "loose::opt_list")]
     pub values: Option<Vec<FieldValue>>,
     /// Longer help text.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub description: Option<String>,
     /// Mechanisms the field applies to (`credentials`, `webauth`); legacy sent one string.
     #[serde(default, deserialize_with = "string_or_list")]
@@ -299,10 +303,11 @@ impl<'de> Deserialize<'de> for FieldType {
 /// One choice of a `list` field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldValue {
-    /// What to show.
-    #[serde(default)]
+    /// What to show (`null` reads as empty: show the value then).
+    #[serde(default, deserialize_with = "loose::string")]
     pub label: String,
-    /// What to send.
+    /// What to send. A choice whose value is missing or `null` cannot be sent, and is
+    /// dropped from its list.
     pub value: String,
 }
 
@@ -323,10 +328,10 @@ pub struct PowensError {
     #[serde(default)]
     pub code: String,
     /// Technical text, not for users.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub description: Option<String>,
     /// Optional bank message, untranslated.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_string")]
     pub message: Option<String>,
     /// Request id, for support.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -342,7 +347,7 @@ pub struct AuthToken {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
     /// The new user's id.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "loose::opt_id")]
     pub id_user: Option<i64>,
     /// Lifetime in seconds (`null` for permanent tokens).
     #[serde(default)]

@@ -12,6 +12,21 @@ use std::time::Duration;
 
 /// Default Powens webview root.
 pub const DEFAULT_WEBVIEW_URL: &str = "https://webview.powens.com";
+/// Default `MEND_POWENS_BUDGET`, requests a minute: production budgets are negotiated
+/// with Powens (its sandbox domains allow 30), so set it to yours.
+pub const DEFAULT_POWENS_BUDGET: u32 = 600;
+/// Default `MEND_RENEW_WINDOW`: two weeks, so that a user who opens the app every
+/// week or two sees the notice at least once before the bank access (about 180 days
+/// of PSD2 consent) runs out, and no sooner than that to stay calm.
+pub const DEFAULT_RENEW_WINDOW: Duration = Duration::from_secs(14 * 86_400);
+
+/// Powens' own zone, the default `POWENS_TIMEZONE`.
+pub fn default_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Largest `MEND_POWENS_BUDGET` accepted.
+pub const MAX_POWENS_BUDGET: u32 = 100_000;
 /// Minimum length of `MEND_SESSION_SECRET`, in bytes.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -90,6 +105,23 @@ pub struct ServeArgs {
     /// Long-polls one session user may hold open at once.
     #[arg(long, env = "MEND_MAX_WAITS_PER_USER", default_value = "64")]
     pub mend_max_waits_per_user: usize,
+    /// Most requests a minute sent to Powens for this client id (user actions keep a
+    /// fifth of it for themselves).
+    #[arg(long, env = "MEND_POWENS_BUDGET", default_value = "600")]
+    pub mend_powens_budget: u32,
+    /// IANA time zone of Powens' naive dates.
+    #[arg(long, env = "POWENS_TIMEZONE", default_value = "Europe/Paris")]
+    pub powens_timezone: String,
+    /// How long before its bank access runs out a fine connection offers a renewal.
+    #[arg(long, env = "MEND_RENEW_WINDOW", default_value = "14d", value_parser = parse_duration)]
+    pub mend_renew_window: Duration,
+    /// `secret_key` of the Powens webhook auth provider (`hmac_signature`); enables
+    /// `/webhooks/powens/…` (or `POWENS_WEBHOOK_SECRET_FILE`).
+    #[arg(long, env = "POWENS_WEBHOOK_SECRET", hide_env_values = true)]
+    pub powens_webhook_secret: Option<SecretString>,
+    /// File holding the webhook secret.
+    #[arg(long, env = "POWENS_WEBHOOK_SECRET_FILE")]
+    pub powens_webhook_secret_file: Option<PathBuf>,
     /// Sandbox mode: who may use the simulator's control routes (`/sandbox/_sandbox/…`):
     /// `loopback` (callers on this machine, not relayed) or `anywhere`.
     #[arg(long, env = "MEND_SANDBOX_CONTROLS", default_value = "loopback", value_parser = parse_controls)]
@@ -216,6 +248,14 @@ pub struct Config {
     pub max_waiters_per_user: usize,
     /// Longest time a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// Most requests a minute sent to Powens (`MEND_POWENS_BUDGET`).
+    pub powens_budget: u32,
+    /// Zone of Powens' naive dates (`POWENS_TIMEZONE`).
+    pub timezone: jiff::tz::TimeZone,
+    /// `MEND_RENEW_WINDOW`.
+    pub renew_window: Duration,
+    /// `POWENS_WEBHOOK_SECRET`: webhooks on when set.
+    pub webhook_secret: Option<SecretString>,
     /// Sandbox mode: the control routes answer callers anywhere, not only on loopback.
     pub sandbox_controls_anywhere: bool,
 }
@@ -239,6 +279,10 @@ impl Config {
             sandbox_setup: None,
             max_waiters_per_user: 64,
             header_timeout: Duration::from_secs(10),
+            powens_budget: DEFAULT_POWENS_BUDGET,
+            timezone: default_zone(),
+            renew_window: DEFAULT_RENEW_WINDOW,
+            webhook_secret: None,
             sandbox_controls_anywhere: false,
         }
     }
@@ -381,6 +425,27 @@ impl Config {
                 "must be at least 100ms",
             ));
         }
+        if !(1..=MAX_POWENS_BUDGET).contains(&args.mend_powens_budget) {
+            return Err(ConfigError::new(
+                "MEND_POWENS_BUDGET",
+                format!("must be between 1 and {MAX_POWENS_BUDGET} requests a minute"),
+            ));
+        }
+        let timezone = jiff::tz::TimeZone::get(args.powens_timezone.trim()).map_err(|_| {
+            ConfigError::new(
+                "POWENS_TIMEZONE",
+                format!(
+                    "`{}` is not an IANA time zone name like Europe/Paris",
+                    args.powens_timezone.chars().take(64).collect::<String>()
+                ),
+            )
+        })?;
+        let webhook_secret = read_secret(
+            args.powens_webhook_secret,
+            args.powens_webhook_secret_file.as_deref(),
+            "POWENS_WEBHOOK_SECRET",
+            "POWENS_WEBHOOK_SECRET_FILE",
+        )?;
         if args.mend_rate_limit_per_ip == 0 {
             return Err(ConfigError::new(
                 "MEND_RATE_LIMIT_PER_IP",
@@ -409,6 +474,10 @@ impl Config {
             sandbox_setup: None,
             max_waiters_per_user: args.mend_max_waits_per_user.max(1),
             header_timeout: Duration::from_secs(10),
+            powens_budget: args.mend_powens_budget,
+            timezone,
+            renew_window: args.mend_renew_window,
+            webhook_secret,
             sandbox_controls_anywhere: args.mend_sandbox_controls,
         })
     }
@@ -607,6 +676,27 @@ mod tests {
             cfg.allowed_origins,
             ["https://a.example", "http://localhost:8080"]
         );
+    }
+
+    #[test]
+    fn a_bad_time_zone_or_budget_names_its_variable() {
+        assert_eq!(
+            serve(&["--powens-timezone", "Mars/Olympus"])
+                .unwrap_err()
+                .variable,
+            "POWENS_TIMEZONE"
+        );
+        assert_eq!(
+            serve(&["--mend-powens-budget", "0"]).unwrap_err().variable,
+            "MEND_POWENS_BUDGET"
+        );
+        let cfg = serve(&["--powens-timezone", "America/New_York"]).unwrap();
+        assert_eq!(cfg.timezone.iana_name(), Some("America/New_York"));
+        assert_eq!(
+            serve(&[]).unwrap().timezone.iana_name(),
+            Some("Europe/Paris")
+        );
+        assert_eq!(serve(&[]).unwrap().renew_window, DEFAULT_RENEW_WINDOW);
     }
 
     #[test]

@@ -7,11 +7,17 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mend_model::api::{ErrorBody, ErrorCode, ErrorDetail, FieldProblem};
+use mend_model::api::{
+    ConnectionStatus, ErrorBody, ErrorCode, ErrorDetail, FieldProblem, KnownErrorCode,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::upstream::UpstreamError;
+
+/// How long a widget should wait before asking for a sync again after Powens
+/// refused one (sent as `Retry-After` with `sync_refused`): no retry storm.
+pub const SYNC_REFUSED_RETRY: Duration = Duration::from_secs(60);
 
 /// Everything a route can answer instead of success.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -40,9 +46,21 @@ pub enum ApiError {
     /// 422: refused field values.
     #[error("invalid fields")]
     InvalidFields(BTreeMap<String, FieldProblem>),
-    /// 422: Powens said `wrongpass`.
-    #[error("credentials rejected")]
-    CredentialsRejected,
+    /// 422 or 409: Powens refused a submission, resume or sync and said why
+    /// (`credentials_rejected`, `bank_refused`, `sync_refused`), with the connection's
+    /// status read right after and the bank's own words.
+    #[error("refused by the bank: {code}")]
+    Refused {
+        /// Which refusal.
+        code: KnownErrorCode,
+        /// The connection now, when it could be read.
+        status: Option<Box<ConnectionStatus>>,
+        /// Powens' displayable `message`, already cleaned.
+        bank_message: Option<String>,
+    },
+    /// 409: a submission, resume or sync of the connection is already in flight.
+    #[error("an action is already in flight")]
+    ActionInFlight,
     /// 422: redirect URI not allow-listed.
     #[error("redirect not allowed")]
     RedirectNotAllowed,
@@ -75,7 +93,8 @@ impl ApiError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::InvalidFields(_) => ErrorCode::InvalidFields,
-            Self::CredentialsRejected => ErrorCode::CredentialsRejected,
+            Self::Refused { code, .. } => ErrorCode::Known(*code),
+            Self::ActionInFlight => ErrorCode::ActionInFlight,
             Self::RedirectNotAllowed => ErrorCode::RedirectNotAllowed,
             Self::InvalidState(_) => ErrorCode::InvalidState,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -102,7 +121,16 @@ impl ApiError {
             Self::Conflict(_) => "This action does not apply to the connection right now.",
             Self::PayloadTooLarge => "The request body is too large.",
             Self::InvalidFields(_) => "Some values were refused.",
-            Self::CredentialsRejected => "The bank refused these credentials.",
+            Self::Refused { code, .. } => match code {
+                KnownErrorCode::CredentialsRejected => "The bank refused these credentials.",
+                KnownErrorCode::SyncRefused => {
+                    "The bank cannot be synchronised right now; try again later."
+                }
+                _ => "The bank could not complete this request; see the connection's state now.",
+            },
+            Self::ActionInFlight => {
+                "A request for this connection is already on its way to the bank; wait for its answer."
+            }
             Self::RedirectNotAllowed => "This return address is not allowed.",
             Self::InvalidState(_) => "This return link is invalid, expired or already used.",
             Self::RateLimited { .. } => "Too many requests; try again shortly.",
@@ -140,11 +168,26 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             Self::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+            Self::Refused {
+                code: KnownErrorCode::SyncRefused,
+                ..
+            } => Some(SYNC_REFUSED_RETRY.as_secs()),
+            Self::Upstream(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                e.retry_after().map(|d| d.as_secs().max(1))
+            }
             _ => None,
         };
         let fields = match &self {
             Self::InvalidFields(f) => Some(f.clone()),
             _ => None,
+        };
+        let (refused_status, bank_message) = match self {
+            Self::Refused {
+                ref status,
+                ref bank_message,
+                ..
+            } => (status.clone(), bank_message.clone()),
+            _ => (None, None),
         };
         let body = ErrorBody {
             error: ErrorDetail {
@@ -153,6 +196,8 @@ impl IntoResponse for ApiError {
                 request_id: current_request_id(),
                 fields,
                 retry_after,
+                status: refused_status,
+                bank_message,
             },
         };
         let mut res = (status, axum::Json(body)).into_response();

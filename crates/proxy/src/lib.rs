@@ -13,13 +13,18 @@
 //!
 //! Modules: [`config`] (flags and variables), [`error`] (the one error type and
 //! envelope), [`session`] (widget JWTs), [`upstream`] (the Powens client),
-//! [`status`] (Powens → widget view), [`fields`] (submission checks),
-//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers), [`reads`] (single
-//! flight of plain reads), [`ratelimit`],
+//! [`budget`] (Powens requests a minute, the 429 pause),
+//! [`status`] (Powens → widget view), [`actions`] (what users send to the bank),
+//! [`fields`] (submission checks),
+//! [`redirect_state`] (signed `state`), [`watch`] (shared pollers and what they
+//! remember), [`schedule`] (their pace), [`webhooks`] (Powens' events), [`reads`]
+//! (memory and single flight of plain reads), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
 //! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
 //! with a header read timeout).
 
+pub mod actions;
+pub mod budget;
 pub mod config;
 pub mod error;
 pub mod fields;
@@ -30,11 +35,13 @@ pub mod reads;
 pub mod redirect_state;
 pub mod routes;
 pub mod sandbox_gate;
+pub mod schedule;
 pub mod serve;
 pub mod session;
 pub mod status;
 pub mod upstream;
 pub mod watch;
+pub mod webhooks;
 pub mod widget;
 
 pub use config::{Config, Upstream};
@@ -63,6 +70,10 @@ pub struct Settings {
     pub redirect_uris: Vec<String>,
     /// `MEND_AGENT_STATUS`.
     pub agent_status: bool,
+    /// How Powens' connections are shown (agent status, time zone, renewal window).
+    pub view: Arc<status::View>,
+    /// `POWENS_WEBHOOK_SECRET`: `/webhooks/powens/…` answer only with it.
+    pub webhook_secret: Option<SecretString>,
     /// The in-process sandbox, in sandbox mode.
     pub sandbox: Option<mend_sandbox::Sandbox>,
     /// Sandbox mode: its control routes answer callers anywhere, not only on loopback.
@@ -95,6 +106,8 @@ pub struct Shared {
     pub watchers: Watchers,
     /// Coalesced plain reads.
     pub reads: reads::Reads,
+    /// Actions on their way to the bank (one per connection).
+    pub actions: actions::InFlight,
     /// Rate limits.
     pub limits: Limits,
     /// Counters.
@@ -187,6 +200,18 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
                     .clone()
                     .unwrap_or_else(|| sandbox_redirect_uris(public_addr)),
             );
+            // With webhooks on, the simulator sends them to this proxy, signed.
+            if let Some(secret) = &config.webhook_secret {
+                use secrecy::ExposeSecret as _;
+                sb_cfg.webhooks = Some(mend_sandbox::WebhookTarget {
+                    url: format!("http://{public_addr}/webhooks/powens"),
+                    secret: secret.expose_secret().to_owned(),
+                });
+            }
+            // The simulator writes its naive dates in the zone the proxy reads them in.
+            if let Some(name) = config.timezone.iana_name() {
+                sb_cfg.timezone = name.to_owned();
+            }
             if let Some(setup) = config.sandbox_setup {
                 setup(&mut sb_cfg);
             }
@@ -231,19 +256,29 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             client_secret: powens_cfg.client_secret.clone(),
             timeout: config.upstream_timeout,
             retry_backoff: config.retry_backoff,
+            budget: config.powens_budget,
         },
         metrics.clone(),
     )?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let view = Arc::new(status::View {
+        agent_status: config.agent_status,
+        zone: config.timezone.clone(),
+        renew_window: config.renew_window,
+    });
     let watchers = Watchers::new(
         powens.clone(),
-        config.poll_interval,
+        schedule::Schedule {
+            interval: config.poll_interval,
+            webhooks: config.webhook_secret.is_some(),
+        },
         config.max_waiters_per_user,
-        config.agent_status,
+        view.clone(),
         metrics.clone(),
     );
     let state = AppState(Arc::new(Shared {
-        reads: reads::Reads::new(powens.clone(), watchers.clone(), config.agent_status),
+        reads: reads::Reads::new(powens.clone(), watchers.clone(), view.clone()),
+        actions: actions::InFlight::default(),
         watchers,
         powens,
         sessions: SessionKeys::new(&session_secret),
@@ -259,6 +294,8 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             domain: powens_cfg.domain.clone(),
             redirect_uris,
             agent_status: config.agent_status,
+            view,
+            webhook_secret: config.webhook_secret.clone(),
             sandbox,
             sandbox_controls_anywhere: config.sandbox_controls_anywhere,
         }),
@@ -267,6 +304,17 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
     }));
     if !config.widget_dir.is_dir() {
         tracing::warn!(dir = %config.widget_dir.display(), "MEND_WIDGET_DIR is not a folder: /widget/ will answer 404 until the widget is built");
+    }
+    if let Some(sandbox) = &state.settings.sandbox {
+        // The simulator's control routes rewrite its data or skip its clock: what the
+        // proxy knew (a status, a next_try an hour away) no longer holds.
+        let mut changes = sandbox.changes();
+        let watchers = state.watchers.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                watchers.forget_all();
+            }
+        });
     }
     let router = routes::router(state.clone(), &allowed_origins);
     tracing::info!(%local_addr, sandbox = state.settings.sandbox.is_some(), "mend-proxy ready");

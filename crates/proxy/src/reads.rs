@@ -1,13 +1,17 @@
 //! Plain status reads (`GET /api/v1/connections/{id}` without `wait`), coalesced:
-//! **single flight** per (user, connection).
+//! a **short memory** and **single flight** per (user, connection).
 //!
-//! Concurrent reads of one connection share one upstream `GET` and its converted,
-//! already serialised answer. Nothing is kept once that `GET` is answered: a read
-//! arriving after it starts a new one, so no answer is older than the upstream
-//! request in flight when its own request arrived.
+//! A status younger than the poll interval (from a read, a poll, an action's answer
+//! or a webhook, all [published](Watchers::publish) to [`Watchers`]) answers a plain
+//! read without asking Powens: a page reloaded in a loop costs one `GET` per
+//! interval. Otherwise concurrent reads of one connection share one upstream `GET`
+//! and its converted, already serialised answer. When Powens may not be asked (the
+//! request budget is spent, or a 429 paused the client), the last known status is
+//! answered, however old.
 //!
 //! Actions on a connection (fields, resume, sync, callback) [detach](Reads::action)
-//! the flight in progress when they start *and* when they end (however they end): a
+//! the flight in progress and make the memory stale when they start, and detach it
+//! again when they end (however they end): a
 //! read arriving after an action never joins a `GET` that began before the action
 //! finished, so it never answers the pre-action state, and no such read is left
 //! behind to be joined later.
@@ -22,8 +26,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::watch;
 
+use crate::budget::Priority;
 use crate::error::ApiError;
-use crate::status::status_of;
+use crate::status::View;
 use crate::upstream::{PowensClient, UpstreamError};
 use crate::watch::Watchers;
 
@@ -43,7 +48,7 @@ struct Inner {
     flights: Mutex<HashMap<Key, Flight>>,
     powens: PowensClient,
     watchers: Watchers,
-    agent_status: bool,
+    view: Arc<View>,
 }
 
 #[derive(Debug)]
@@ -68,23 +73,41 @@ impl Drop for ActionGuard {
 
 impl Reads {
     /// A registry reading through `powens` and publishing to `watchers`.
-    pub fn new(powens: PowensClient, watchers: Watchers, agent_status: bool) -> Self {
+    pub fn new(powens: PowensClient, watchers: Watchers, view: Arc<View>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 flights: Mutex::new(HashMap::new()),
                 powens,
                 watchers,
-                agent_status,
+                view,
             }),
         }
     }
 
-    /// The connection's status, read by the flight in progress or by a new one.
+    /// The connection's status: a status younger than the poll interval if one is
+    /// known, else the flight in progress or a new one. When Powens may not be asked
+    /// (the budget is spent, or Powens asked us to wait), the last known status.
     pub async fn status(&self, user: i64, id: i64) -> ReadResult {
+        let watchers = &self.inner.watchers;
+        if watchers.is_gone(user, id) {
+            return Err(ApiError::NotFound);
+        }
+        if let Some(status) = watchers.fresh(user, id) {
+            return to_bytes(&status);
+        }
         let mut rx = self.join(user, id);
-        match rx.wait_for(Option::is_some).await {
+        let result = match rx.wait_for(Option::is_some).await {
             Ok(v) => v.clone().unwrap_or_else(|| Err(abandoned())),
             Err(_) => Err(abandoned()),
+        };
+        match result {
+            Err(ApiError::Upstream(UpstreamError::HeldBack { .. })) => {
+                match watchers.last_known(user, id) {
+                    Some(status) => to_bytes(&status),
+                    None => result,
+                }
+            }
+            other => other,
         }
     }
 
@@ -92,6 +115,7 @@ impl Reads {
     /// guard is dropped, are joined by no read that arrives after the drop.
     pub fn action(&self, user: i64, id: i64) -> ActionGuard {
         self.detach((user, id));
+        self.inner.watchers.invalidate(user, id);
         ActionGuard {
             reads: self.clone(),
             key: (user, id),
@@ -133,13 +157,15 @@ impl Reads {
             async move {
                 let started = Instant::now();
                 let inner = &this.inner;
-                let result = match inner.powens.connection(user, id).await {
+                let result = match inner
+                    .powens
+                    .connection(user, id, Priority::Background)
+                    .await
+                {
                     Ok(conn) => {
-                        let status = status_of(&conn, inner.agent_status);
+                        let status = inner.view.status_of(&conn);
                         inner.watchers.publish(user, id, started, &status);
-                        serde_json::to_vec(&status)
-                            .map(Bytes::from)
-                            .map_err(|e| ApiError::Internal(e.to_string()))
+                        to_bytes(&status)
                     }
                     Err(e) => Err(ApiError::from(e)),
                 };
@@ -157,6 +183,12 @@ impl Reads {
         ));
         rx
     }
+}
+
+fn to_bytes(status: &mend_model::api::ConnectionStatus) -> ReadResult {
+    serde_json::to_vec(status)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 fn abandoned() -> ApiError {

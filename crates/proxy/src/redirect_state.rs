@@ -145,6 +145,19 @@ impl StateSigner {
         user: i64,
         accept: impl FnOnce(&StateClaims) -> bool,
     ) -> Result<StateClaims, StateError> {
+        let checked = self.check(state, user, accept)?;
+        self.spend(checked)
+    }
+
+    /// Checks a state (signature, expiry, user, not used yet, `accept`) without
+    /// spending it: the caller does what the return needs (reads Powens), then
+    /// [`spend`](Self::spend)s it. A failure in between leaves it usable.
+    pub fn check(
+        &self,
+        state: &str,
+        user: i64,
+        accept: impl FnOnce(&StateClaims) -> bool,
+    ) -> Result<Checked, StateError> {
         if state.len() > MAX_STATE_LEN {
             return Err(StateError::Forged);
         }
@@ -170,17 +183,42 @@ impl StateSigner {
             connection: payload.c,
             kind: payload.k,
         };
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        used.retain(|_, exp| *exp > now);
-        if used.contains_key(&payload.n) {
-            return Err(StateError::Replayed);
+        {
+            let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+            used.retain(|_, exp| *exp > now);
+            if used.contains_key(&payload.n) {
+                return Err(StateError::Replayed);
+            }
         }
         if !accept(&claims) {
             return Err(StateError::NotAcceptable);
         }
-        used.insert(payload.n, payload.e);
-        Ok(claims)
+        Ok(Checked {
+            claims,
+            nonce: payload.n,
+            expires: payload.e,
+        })
     }
+
+    /// Spends a checked state: the first spend wins, any other presentation of the
+    /// same state (even one checked concurrently) is [`StateError::Replayed`].
+    pub fn spend(&self, checked: Checked) -> Result<StateClaims, StateError> {
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if used.contains_key(&checked.nonce) {
+            return Err(StateError::Replayed);
+        }
+        used.insert(checked.nonce, checked.expires);
+        Ok(checked.claims)
+    }
+}
+
+/// A state that passed [`StateSigner::check`], not spent yet.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// What it was issued for.
+    pub claims: StateClaims,
+    nonce: String,
+    expires: u64,
 }
 
 /// HMAC-SHA256 takes keys of any length; this cannot happen.

@@ -1,4 +1,5 @@
-//! The router and the handlers of docs/api.md.
+//! The router and the handlers of docs/api.md (the actions sent to the bank are in
+//! [`crate::actions`]).
 
 use axum::Json;
 use axum::Router;
@@ -8,10 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use mend_model::ConnectionState;
 use mend_model::api::{
-    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, FieldsSubmission,
-    RedirectKind, RedirectRequest, RedirectUrl,
+    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, RedirectKind,
+    RedirectRequest, RedirectUrl,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::AppState;
+use crate::budget::Priority;
 use crate::error::{ApiError, AppJson};
 use crate::session::Session;
-use crate::status::status_of;
-use crate::{http, widget};
+use crate::{actions, http, widget};
 
 /// Largest request body, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -37,9 +37,12 @@ pub const DEMO_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     let mut api = Router::new()
         .route("/api/v1/connections/{id}", get(get_connection))
-        .route("/api/v1/connections/{id}/fields", post(submit_fields))
-        .route("/api/v1/connections/{id}/resume", post(resume))
-        .route("/api/v1/connections/{id}/sync", post(sync))
+        .route(
+            "/api/v1/connections/{id}/fields",
+            post(actions::submit_fields),
+        )
+        .route("/api/v1/connections/{id}/resume", post(actions::resume))
+        .route("/api/v1/connections/{id}/sync", post(actions::sync))
         .route(
             "/api/v1/connections/{id}/reconnect-url",
             post(reconnect_url),
@@ -52,6 +55,11 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
             .route("/api/v1/demo/session", get(demo_session));
     }
     let api = api.route("/api/{*rest}", axum::routing::any(api_not_found));
+    let api = if state.settings.webhook_secret.is_some() {
+        api.route("/webhooks/powens/{event}", post(crate::webhooks::receive))
+    } else {
+        api
+    };
 
     let mut app = Router::new()
         .merge(api)
@@ -188,84 +196,6 @@ async fn get_connection(
     }
 }
 
-async fn submit_fields(
-    State(st): State<AppState>,
-    session: Session,
-    ConnId(id): ConnId,
-    AppJson(body): AppJson<FieldsSubmission>,
-) -> Result<Json<ConnectionStatus>, ApiError> {
-    session.check(id)?;
-    let _action = st.reads.action(session.user, id);
-    // The fields are those of the connection now, not what the widget saw.
-    let conn = st.powens.connection(session.user, id).await?;
-    let credentials = matches!(
-        conn.effective_state(),
-        Some(ConnectionState::Wrongpass | ConnectionState::PasswordExpired)
-    );
-    if credentials && !st.settings.agent_status {
-        return Err(ApiError::AgentStatusRequired);
-    }
-    let fields = conn.fields.clone().unwrap_or_default();
-    // Only where CONTRACT §7 offers a form: fields Powens lists in another state
-    // (an SCA, say) are not an invitation to post values.
-    let offered = mend_model::api::actions_for(
-        conn.effective_state(),
-        st.settings.agent_status,
-        !fields.is_empty(),
-    );
-    if !offered.contains(&mend_model::api::Action::Submit) {
-        return Err(ApiError::Conflict("the connection asks for no fields now"));
-    }
-    // What is sent is what was checked: normalised values of the fields asked for.
-    let values = crate::fields::check(&fields, &body.values).map_err(ApiError::InvalidFields)?;
-    tracing::info!(
-        connection = id,
-        fields = values.len(),
-        "submitting field values"
-    );
-    match st.powens.submit_fields(session.user, id, &values).await {
-        Ok(conn) => Ok(Json(answer(&st, session.user, id, Instant::now(), &conn))),
-        Err(e)
-            if e.powens_code()
-                .is_some_and(|c| c.eq_ignore_ascii_case("wrongpass")) =>
-        {
-            Err(ApiError::CredentialsRejected)
-        }
-        // Powens refused the values themselves (`invalidValue`, `missingParameter`):
-        // a form problem, not an outage. It names no field we could trust.
-        Err(crate::upstream::UpstreamError::Api { status: 400, .. }) => {
-            Err(ApiError::InvalidFields(Default::default()))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn resume(
-    State(st): State<AppState>,
-    session: Session,
-    ConnId(id): ConnId,
-) -> Result<Json<ConnectionStatus>, ApiError> {
-    session.check(id)?;
-    let _action = st.reads.action(session.user, id);
-    let conn = st.powens.connection(session.user, id).await?;
-    if conn.effective_state() != Some(&ConnectionState::Decoupled) {
-        return Err(ApiError::Conflict("not waiting for a decoupled approval"));
-    }
-    let conn = st.powens.resume(session.user, id).await?;
-    Ok(Json(answer(&st, session.user, id, Instant::now(), &conn)))
-}
-
-async fn sync(
-    State(st): State<AppState>,
-    session: Session,
-    ConnId(id): ConnId,
-) -> Result<Json<ConnectionStatus>, ApiError> {
-    session.check(id)?;
-    let _action = st.reads.action(session.user, id);
-    let conn = st.powens.sync(session.user, id).await?;
-    Ok(Json(answer(&st, session.user, id, Instant::now(), &conn)))
-}
-
 /// Checks the redirect URI and language of a redirect request.
 fn redirect_target(st: &AppState, req: &RedirectRequest) -> Result<String, ApiError> {
     if !st.settings.redirect_uris.contains(&req.redirect_uri) {
@@ -287,7 +217,9 @@ async fn reconnect_url(
     session.check(id)?;
     let lang = redirect_target(&st, &body)?;
     // Ownership first: no code is minted for a connection that is not the user's.
-    st.powens.connection(session.user, id).await?;
+    st.powens
+        .connection(session.user, id, Priority::User)
+        .await?;
     let code = st.powens.single_access_code(session.user).await?;
     let state = st.states.issue(session.user, id, RedirectKind::Reconnect);
     let base = format!("{}/{lang}/reconnect", st.settings.webview_url);
@@ -315,14 +247,24 @@ async fn webauth_url(
 ) -> Result<Json<RedirectUrl>, ApiError> {
     session.check(id)?;
     redirect_target(&st, &body)?;
-    let conn = st.powens.connection(session.user, id).await?;
+    let conn = st
+        .powens
+        .connection(session.user, id, Priority::User)
+        .await?;
     if conn.effective_state().is_none() {
         return Err(ApiError::Conflict("the connection is fine"));
     }
+    let source = webauth_source(&conn);
     let state = st.states.issue(session.user, id, RedirectKind::Webauth);
     let answer = st
         .powens
-        .webauth_url(session.user, id, &body.redirect_uri, &state)
+        .webauth_url(
+            session.user,
+            id,
+            &body.redirect_uri,
+            &state,
+            source.as_deref(),
+        )
         .await?;
     let ok = url::Url::parse(&answer.url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
     if !ok {
@@ -335,6 +277,33 @@ async fn webauth_url(
         kind: RedirectKind::Webauth,
         url: answer.url,
     }))
+}
+
+/// The source to authenticate at the bank, on a multi-source connection: the one
+/// that needs it (`webauthRequired` first, then `SCARequired`, then any in error).
+/// `None` for a single source: Powens then takes the connection's.
+fn webauth_source(conn: &mend_model::Connection) -> Option<String> {
+    use mend_model::ConnectionState as S;
+    let sources: Vec<_> = conn
+        .sources
+        .iter()
+        .flatten()
+        .filter(|s| s.disabled.is_none() && !s.name.is_empty())
+        .collect();
+    if sources.len() < 2 {
+        return None;
+    }
+    let rank = |s: &&&mend_model::ConnectionSource| match &s.state {
+        Some(S::WebauthRequired) => 0,
+        Some(S::ScaRequired) => 1,
+        Some(_) => 2,
+        None => 3,
+    };
+    sources
+        .iter()
+        .filter(|s| s.state.is_some())
+        .min_by_key(rank)
+        .map(|s| s.name.clone())
 }
 
 /// An error code from a redirect, kept only if it looks like one.
@@ -365,15 +334,16 @@ async fn callback(
         .or(body.connection_id.as_deref())
         .filter(|s| !s.is_empty())
         .map(|r| r.trim().parse::<i64>().ok());
-    let claims = st
+    let checked = st
         .states
-        .redeem_if(state, session.user, |c| {
+        .check(state, session.user, |c| {
             session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
         })
         .map_err(|e| {
             tracing::warn!(reason = %e, "callback state refused");
             ApiError::InvalidState("refused")
         })?;
+    let claims = checked.claims.clone();
     let error = body
         .error
         .as_deref()
@@ -387,10 +357,15 @@ async fn callback(
     // What happened at the bank is news: no read begun before it may be joined.
     let _action = st.reads.action(session.user, claims.connection);
     let started = Instant::now();
+    // Read first, spend after: a Powens blip here leaves the user's return usable.
     let conn = st
         .powens
-        .connection(session.user, claims.connection)
+        .connection(session.user, claims.connection, Priority::User)
         .await?;
+    st.states.spend(checked).map_err(|e| {
+        tracing::warn!(reason = %e, "callback state spent meanwhile");
+        ApiError::InvalidState("refused")
+    })?;
     tracing::info!(
         connection = claims.connection,
         ?outcome,
@@ -436,14 +411,14 @@ async fn demo_session(
 /// `at`: when a read started, or when an action's answer arrived (a read that began
 /// during an action may still show the state before it, so it must not win over the
 /// action's answer).
-fn answer(
+pub(crate) fn answer(
     st: &AppState,
     user: i64,
     id: i64,
     at: Instant,
     conn: &mend_model::Connection,
 ) -> ConnectionStatus {
-    let status = status_of(conn, st.settings.agent_status);
+    let status = st.settings.view.status_of(conn);
     st.watchers.publish(user, id, at, &status);
     status
 }

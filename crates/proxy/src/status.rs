@@ -1,73 +1,145 @@
 //! Powens' [`Connection`] → the widget's [`ConnectionStatus`]: states kept as they
-//! come, naive Europe/Paris dates turned into RFC 3339 UTC, `fields` only when the
-//! user can submit them, and the actions of CONTRACT §7.
+//! come, naive dates read in `POWENS_TIMEZONE` and turned into RFC 3339 UTC, `fields`
+//! only when the user can submit them, the actions of docs/api.md, and the bank
+//! access about to run out ([`View::renew_window`]).
 
 use mend_model::api::{Action, ConnectionStatus, SourceStatus, actions_for};
 use mend_model::{Connection, PowensDateTime};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-/// A Powens date as RFC 3339 UTC.
-pub fn rfc3339(dt: PowensDateTime) -> String {
-    PowensDateTime::from_unix_utc(dt.to_unix_paris()).to_rfc3339_utc()
+/// How Powens' connections are shown: the settings the conversion needs.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// `MEND_AGENT_STATUS`: credentials may be collected.
+    pub agent_status: bool,
+    /// `POWENS_TIMEZONE`: the zone of Powens' naive dates.
+    pub zone: jiff::tz::TimeZone,
+    /// `MEND_RENEW_WINDOW`: how long before its bank access runs out a fine
+    /// connection asks to be renewed.
+    pub renew_window: Duration,
 }
 
-/// Now as RFC 3339 UTC.
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    PowensDateTime::from_unix_utc(i64::try_from(secs).unwrap_or(0)).to_rfc3339_utc()
-}
+impl View {
+    /// A Powens date as RFC 3339 UTC (`None` for a wall time the zone cannot place).
+    pub fn rfc3339(&self, dt: PowensDateTime) -> Option<String> {
+        self.instant(dt).map(|t| t.to_string())
+    }
 
-/// The widget's view of a connection. `agent_status` is `MEND_AGENT_STATUS`.
-pub fn status_of(conn: &Connection, agent_status: bool) -> ConnectionStatus {
-    let state = conn.effective_state().cloned();
-    let fields = conn.fields.clone().unwrap_or_default();
-    let actions = actions_for(state.as_ref(), agent_status, !fields.is_empty());
-    let fields = if actions.contains(&Action::Submit) {
-        fields
-    } else {
-        Vec::new()
-    };
-    ConnectionStatus {
-        id: conn.id,
-        state,
-        message: conn.error_message.clone().filter(|m| !m.trim().is_empty()),
-        fields,
-        last_update: conn.last_update.map(rfc3339),
-        next_try: conn.next_try.map(rfc3339),
-        expire: conn.expire.map(rfc3339),
-        connector: conn
-            .connector
-            .as_ref()
-            .map(|c| c.name.clone())
-            .filter(|n| !n.is_empty()),
-        sources: conn
+    /// The instant of a Powens date: in the autumn's repeated hour the earlier one, in
+    /// the spring's skipped hour the later one.
+    pub fn instant(&self, dt: PowensDateTime) -> Option<jiff::Timestamp> {
+        let civil = jiff::civil::DateTime::new(
+            i16::try_from(dt.year).ok()?,
+            dt.month as i8,
+            dt.day as i8,
+            dt.hour as i8,
+            dt.minute as i8,
+            dt.second as i8,
+            0,
+        )
+        .ok()?;
+        self.zone.to_timestamp(civil).ok()
+    }
+
+    /// The widget's view of a connection.
+    pub fn status_of(&self, conn: &Connection) -> ConnectionStatus {
+        let now = now();
+        let state = conn.effective_state().cloned();
+        let fields = conn.fields.clone().unwrap_or_default();
+        let mut actions = actions_for(state.as_ref(), self.agent_status, !fields.is_empty());
+        let fields = if actions.contains(&Action::Submit) {
+            fields
+        } else {
+            Vec::new()
+        };
+        let sources: Vec<_> = conn
             .sources
             .iter()
             .flatten()
             .filter(|s| s.disabled.is_none())
-            .map(|s| SourceStatus {
-                name: s.name.clone(),
-                state: s.state.clone(),
-                last_update: s.last_update.map(rfc3339),
-            })
-            .collect(),
-        actions,
-        server_time: Some(now_rfc3339()),
+            .collect();
+        let access_expire = sources
+            .iter()
+            .filter_map(|s| s.access_expire.and_then(|d| self.instant(d)))
+            .min();
+        let window = jiff::SignedDuration::try_from(self.renew_window).unwrap_or_default();
+        let renew =
+            state.is_none() && access_expire.is_some_and(|at| at.duration_since(now) <= window);
+        if renew {
+            actions.push(Action::Reconnect);
+        }
+        ConnectionStatus {
+            id: conn.id,
+            state,
+            message: conn.error_message.clone().filter(|m| !m.trim().is_empty()),
+            fields,
+            last_update: conn.last_update.and_then(|d| self.rfc3339(d)),
+            next_try: conn.next_try.and_then(|d| self.rfc3339(d)),
+            expire: conn.expire.and_then(|d| self.rfc3339(d)),
+            connector: conn
+                .connector
+                .as_ref()
+                .map(|c| c.name.clone())
+                .filter(|n| !n.is_empty()),
+            sources: sources
+                .iter()
+                .map(|s| SourceStatus {
+                    name: s.name.clone(),
+                    state: s.state.clone(),
+                    last_update: s.last_update.and_then(|d| self.rfc3339(d)),
+                    access_expire: s.access_expire.and_then(|d| self.rfc3339(d)),
+                })
+                .collect(),
+            actions,
+            server_time: Some(now.to_string()),
+            access_expire: access_expire.map(|t| t.to_string()),
+            renew,
+        }
     }
+}
+
+/// Now, to the second (what the wire carries).
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// Now as RFC 3339 UTC, to the second.
+pub fn now_rfc3339() -> String {
+    now().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn view(zone: &str) -> View {
+        View {
+            agent_status: false,
+            zone: jiff::tz::TimeZone::get(zone).unwrap(),
+            renew_window: Duration::from_secs(14 * 86_400),
+        }
+    }
+
+    fn utc(v: &View, s: &str) -> String {
+        v.rfc3339(PowensDateTime::parse(s).unwrap()).unwrap()
+    }
+
     #[test]
-    fn naive_paris_dates_become_utc() {
-        let winter = PowensDateTime::parse("2026-11-25 10:34:00").unwrap();
-        assert_eq!(rfc3339(winter), "2026-11-25T09:34:00Z");
-        let summer = PowensDateTime::parse("2026-07-01 12:00:00").unwrap();
-        assert_eq!(rfc3339(summer), "2026-07-01T10:00:00Z");
+    fn naive_dates_are_read_in_the_configured_zone() {
+        let paris = view("Europe/Paris");
+        assert_eq!(utc(&paris, "2026-11-25 10:34:00"), "2026-11-25T09:34:00Z");
+        assert_eq!(utc(&paris, "2026-07-01 12:00:00"), "2026-07-01T10:00:00Z");
+        // The spring's skipped hour, the autumn's repeated one (2026-10-25 02:30).
+        assert_eq!(utc(&paris, "2026-03-29 02:30:00"), "2026-03-29T01:30:00Z");
+        assert_eq!(utc(&paris, "2026-10-25 02:30:00"), "2026-10-25T00:30:00Z");
+        let utc_zone = view("UTC");
+        assert_eq!(
+            utc(&utc_zone, "2026-11-25 10:34:00"),
+            "2026-11-25T10:34:00Z"
+        );
+        let ny = view("America/New_York");
+        assert_eq!(utc(&ny, "2026-11-25 10:34:00"), "2026-11-25T15:34:00Z");
     }
 
     #[test]
@@ -77,10 +149,43 @@ mod tests {
             "fields": [{"name": "password", "label": "Password", "type": "password"}]
         }))
         .unwrap();
-        let s = status_of(&conn, false);
+        let mut v = view("Europe/Paris");
+        let s = v.status_of(&conn);
         assert!(s.fields.is_empty());
         assert_eq!(s.actions, [Action::Reconnect]);
-        let s = status_of(&conn, true);
-        assert_eq!(s.fields.len(), 1);
+        v.agent_status = true;
+        assert_eq!(v.status_of(&conn).fields.len(), 1);
+    }
+
+    #[test]
+    fn a_fine_connection_whose_access_runs_out_soon_offers_a_renewal() {
+        let v = view("UTC");
+        let in_days = |d: i64| {
+            (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * d))
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        };
+        let conn = |state: Option<&str>, days: [i64; 2]| -> Connection {
+            serde_json::from_value(serde_json::json!({
+                "id": 124, "state": state,
+                "sources": [{"name": "openapi", "access_expire": in_days(days[0])},
+                            {"name": "directaccess", "access_expire": in_days(days[1])},
+                            {"name": "old", "access_expire": in_days(1), "disabled": in_days(-9)}]
+            }))
+            .unwrap()
+        };
+        let soon = v.status_of(&conn(None, [10, 170]));
+        assert!(soon.renew);
+        assert_eq!(soon.actions, [Action::Sync, Action::Reconnect]);
+        assert_eq!(
+            soon.access_expire.as_deref(),
+            soon.sources[0].access_expire.as_deref()
+        );
+        assert!(soon.access_expire.unwrap().starts_with(&in_days(10)[..10]));
+        let later = v.status_of(&conn(None, [30, 170]));
+        assert!(!later.renew, "the disabled source does not count");
+        assert_eq!(later.actions, [Action::Sync]);
+        let broken = v.status_of(&conn(Some("SCARequired"), [10, 170]));
+        assert!(!broken.renew, "a broken connection shows its state instead");
     }
 }

@@ -26,6 +26,7 @@ pub(crate) fn routes() -> axum::Router<Sandbox> {
         .route("/2.0/auth/token/access", post(token_access))
         .route("/2.0/auth/token", delete(token_delete))
         .route("/2.0/connectors", get(connectors))
+        .route("/2.0/users/{user}", delete(delete_user))
         .route("/2.0/users/{user}/connections", get(list).post(create))
         .route(
             "/2.0/users/{user}/connections/{id}",
@@ -152,8 +153,11 @@ fn check_client(cfg: &SandboxConfig, p: &Map<String, Value>) -> Result<()> {
 fn authed(sb: &Sandbox, headers: &HeaderMap) -> Result<i64> {
     let token = bearer(headers)
         .ok_or_else(|| ApiError::unauthorized("Missing header Authorization: Bearer <token>"))?;
-    sb.world()
-        .token_user(token, now_ms())
+    let w = sb.world();
+    if w.revoked.contains(token) {
+        return Err(ApiError::invalid_token());
+    }
+    w.token_user(token, now_ms())
         .ok_or_else(|| ApiError::unauthorized("Invalid, expired or revoked token"))
 }
 
@@ -377,7 +381,7 @@ async fn create(
     } else {
         StatusCode::CREATED
     };
-    let body = c.to_model(connector_exp, sources_exp);
+    let body = c.to_model(connector_exp, sources_exp, sb.zone());
     w.conns.insert(id, c);
     tracing::info!(connection = id, user, "connection created");
     Ok((status, Json(body)).into_response())
@@ -397,7 +401,7 @@ async fn list(
         .conns
         .values()
         .filter(|c| c.user == user)
-        .map(|c| c.to_model(connector, sources))
+        .map(|c| c.to_model(connector, sources, sb.zone()))
         .collect();
     Ok(Json(json!({ "connections": list })))
 }
@@ -410,7 +414,25 @@ fn answer(sb: &Sandbox, user: i64, id: i64, q: &HashMap<String, String>) -> Resu
     let (connector, sources) = expands(q);
     let mut w = sb.world();
     let c = w.conn_of(user, id)?;
-    Ok(Json(c.to_model(connector, sources)).into_response())
+    let mut v = serde_json::to_value(c.to_model(connector, sources, sb.zone()))
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "bug", "encoding"))?;
+    if let Some(shown) = c.shown_state(now_ms()) {
+        let shown = json!(shown.as_ref().map(ConnectionState::as_str));
+        v["state"] = shown.clone();
+        v["error"] = shown;
+    }
+    if c.scenario.nulls {
+        v = crate::scenario::with_nulls(v);
+    }
+    Ok(Json(v).into_response())
+}
+
+/// Whether the connection's errors are written in the legacy shape.
+fn legacy(sb: &Sandbox, id: i64) -> bool {
+    sb.world()
+        .conns
+        .get(&id)
+        .is_some_and(|c| c.scenario.legacy_errors)
 }
 
 async fn get_conn(
@@ -421,7 +443,19 @@ async fn get_conn(
 ) -> Result<Response> {
     let user = authed(&sb, &headers)?;
     check_user(&path_user, user)?;
-    answer(&sb, user, parse_id(&id)?, &query_map(q.as_deref()))
+    let id = parse_id(&id)?;
+    {
+        let mut w = sb.world();
+        let c = w.conn_of(user, id)?;
+        if c.scenario.revoke_token_once {
+            c.scenario.revoke_token_once = false;
+            if let Some(t) = bearer(&headers) {
+                w.revoked.insert(t.to_owned());
+            }
+            return Err(ApiError::invalid_token());
+        }
+    }
+    answer(&sb, user, id, &query_map(q.as_deref())).map_err(|e| e.legacy_if(legacy(&sb, id)))
 }
 
 async fn post_conn(
@@ -447,6 +481,53 @@ async fn put_conn(
 /// `POST` (update, submit fields, resume, sync) and `PUT` (sync; legacy clients also
 /// send `resume` and fields this way).
 async fn update(
+    sb: Sandbox,
+    headers: HeaderMap,
+    path_user: String,
+    id: String,
+    q: Option<String>,
+    body: Bytes,
+    is_put: bool,
+) -> Result<Response> {
+    let conn_id = id.parse::<i64>().unwrap_or(0);
+    update_inner(sb.clone(), headers, path_user, id, q, body, is_put)
+        .await
+        .map_err(|e| e.legacy_if(legacy(&sb, conn_id)))
+}
+
+/// What the connection's scenario does to an action (`submit`, `resume`, `sync`):
+/// a delay first, then maybe a refusal instead of it.
+async fn scenario_for(sb: &Sandbox, user: i64, id: i64, action: &str) -> Result<()> {
+    let slow = {
+        let mut w = sb.world();
+        w.conn_of(user, id)?.scenario.slow_ms
+    };
+    if slow > 0 {
+        let ms = slow.min(crate::scenario::MAX_SLOW_MS);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let now = now_ms();
+    let mut w = sb.world();
+    let c = w.conn_of(user, id)?;
+    if action == "sync" && c.scenario.refuse_sync {
+        return Err(ApiError::sync_refused(id));
+    }
+    let Some(r) = c.scenario.refuse.clone().filter(|r| r.applies_to(action)) else {
+        return Ok(());
+    };
+    if r.once {
+        c.scenario.refuse = None;
+    }
+    if let Some(state) = &r.state {
+        c.hold(state.clone(), r.message.clone(), now);
+    } else if let Some(m) = &r.message {
+        c.error_message = Some(m.clone());
+    }
+    Err(ApiError::refused(&r.code, r.message))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn update_inner(
     sb: Sandbox,
     headers: HeaderMap,
     path_user: String,
@@ -481,7 +562,7 @@ async fn update(
                         let d = text(v)
                             .and_then(|s| mend_model::PowensDateTime::parse(&s).ok())
                             .ok_or_else(bad)?;
-                        Some(d.to_unix_paris() * 1000)
+                        Some(crate::world::powens_instant(d, sb.zone()))
                     }
                 });
             }
@@ -491,6 +572,16 @@ async fn update(
             }
         }
     }
+    let action = if !values.is_empty() {
+        "submit"
+    } else if resume {
+        "resume"
+    } else if refresh || active.is_some() || expire.is_some() {
+        "update"
+    } else {
+        "sync"
+    };
+    scenario_for(&sb, user, id, action).await?;
     let cfg = sb.cfg();
     let now = now_ms();
     let wait = {
@@ -573,6 +664,22 @@ async fn delete_conn(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /users/{me|id}`: the user, their connections and tokens are gone.
+async fn delete_user(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(path_user): Path<String>,
+) -> Result<StatusCode> {
+    let user = authed(&sb, &headers)?;
+    check_user(&path_user, user)?;
+    let mut w = sb.world();
+    w.conns.retain(|_, c| c.user != user);
+    w.tokens.retain(|_, t| t.user != user);
+    w.users.retain(|u| *u != user);
+    tracing::info!(user, "user deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn sources(
     State(sb): State<Sandbox>,
     headers: HeaderMap,
@@ -584,7 +691,7 @@ async fn sources(
     let mut w = sb.world();
     let c = w.conn_of(user, id)?;
     Ok(Json(
-        json!({ "sources": c.to_model(false, true).sources.unwrap_or_default() }),
+        json!({ "sources": c.to_model(false, true, sb.zone()).sources.unwrap_or_default() }),
     ))
 }
 

@@ -2,14 +2,20 @@
 //! and one connection of a second user. Ids are fixed; other crates' tests rely on them.
 
 use crate::SandboxConfig;
+use crate::scenario::{Refusal, Scenario};
 use crate::world::{Conn, OTP_TRIES, Script, Source, World, ms};
+
+/// A day, in ms.
+const DAY: i64 = 24 * 3_600_000;
+/// PSD2 consent lifetime: bank access expires about 180 days after it was given.
+const CONSENT_DAYS: i64 = 180;
 use mend_model::{ConnectionState as S, Connector, ConnectorField, FieldType, FieldValue};
 use serde::{Deserialize, Serialize};
 
 /// One demo connection, for the demo page: its current state and what it shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DemoConnection {
-    /// Connection id (101–116).
+    /// Connection id (101–125).
     pub id: i64,
     /// Current Powens state (`None` = `null`, fine).
     pub state: Option<mend_model::ConnectionState>,
@@ -99,6 +105,9 @@ pub(crate) fn created_connection(
         settles_at: None,
         otp_tries: OTP_TRIES,
         terms_accepted: false,
+        scenario: Scenario::default(),
+        lag: None,
+        access_expire_ms: Some(now + CONSENT_DAYS * DAY),
     }
 }
 
@@ -121,6 +130,11 @@ fn otp_field() -> ConnectorField {
         regex: Some("^[0-9]{6}$".into()),
         ..field("otp", "Code received by SMS", FieldType::Text, true)
     }
+}
+
+/// The `login` and `password` a `wrongpass` connection asks for.
+pub(crate) fn credentials() -> Vec<ConnectorField> {
+    credential_fields("Password")
 }
 
 fn credential_fields(password_label: &str) -> Vec<ConnectorField> {
@@ -182,6 +196,10 @@ struct Spec {
     next_try_min: Option<i64>,
     title: &'static str,
     explanation: &'static str,
+    /// Answers beyond the script.
+    scenario: Scenario,
+    /// Days from now of the sources' `access_expire` (default: 180 days after creation).
+    access_expire_days: Option<i64>,
 }
 
 fn specs() -> Vec<Spec> {
@@ -196,6 +214,8 @@ fn specs() -> Vec<Spec> {
         next_try_min: None,
         title,
         explanation,
+        scenario: Scenario::default(),
+        access_expire_days: None,
     };
     let exemple = (40, "Banque Exemple");
     let credit = (41, "Crédit Démo");
@@ -362,6 +382,164 @@ fn specs() -> Vec<Spec> {
             )
         },
         Spec {
+            scenario: Scenario {
+                refuse_sync: true,
+                ..Scenario::default()
+            },
+            ..spec(
+                117,
+                exemple,
+                None,
+                Script::Fine,
+                "Sync refused",
+                "A fine connection whose sync Powens refuses: 409 \"Can't force synchronization of connection 117\". Nothing changes; try again later.",
+            )
+        },
+        Spec {
+            fields: Some(vec![otp_field()]),
+            message: Some("Enter the code sent by SMS"),
+            scenario: Scenario {
+                refuse: Some(Refusal {
+                    on: vec!["submit".into()],
+                    code: "wrongpass".into(),
+                    message: Some("Vos identifiants ne sont plus valides".into()),
+                    state: Some(S::Wrongpass),
+                    once: true,
+                }),
+                ..Scenario::default()
+            },
+            ..spec(
+                118,
+                caisse,
+                Some(S::AdditionalInformationNeeded),
+                Script::Otp,
+                "A code that turns into wrongpass",
+                "Any code answers 400 wrongpass: the bank no longer accepts the stored credentials. The connection turns wrongpass (login demo, password 1234, or the Reconnect webview, repair it).",
+            )
+        },
+        Spec {
+            scenario: Scenario {
+                refuse: Some(Refusal {
+                    on: vec!["sync".into()],
+                    code: "websiteUnavailable".into(),
+                    message: Some("Le site de votre banque est momentanément indisponible".into()),
+                    state: Some(S::WebsiteUnavailable),
+                    once: true,
+                }),
+                ..Scenario::default()
+            },
+            ..spec(
+                119,
+                credit,
+                None,
+                Script::Fine,
+                "A sync the bank's website refuses",
+                "A fine connection whose sync answers 400 websiteUnavailable with the bank's message: it turns websiteUnavailable, retried by Powens 30 minutes later.",
+            )
+        },
+        Spec {
+            message: Some("Accept the new terms and conditions on your bank's website"),
+            scenario: Scenario {
+                refuse: Some(Refusal {
+                    on: vec!["sync".into()],
+                    code: "bankMessage".into(),
+                    message: Some(
+                        "Merci de valider les nouvelles conditions dans votre espace client".into(),
+                    ),
+                    state: None,
+                    once: false,
+                }),
+                ..Scenario::default()
+            },
+            ..spec(
+                120,
+                neo,
+                Some(S::ActionNeeded),
+                Script::ActionNeeded,
+                "The bank's own words",
+                "actionNeeded; \"I've done it\" (a sync) answers 400 bankMessage with the bank's text, shown as its words. The state stays.",
+            )
+        },
+        Spec {
+            fields: Some(vec![otp_field()]),
+            message: Some("Enter the code sent by SMS"),
+            scenario: Scenario {
+                slow_ms: 100_000,
+                ..Scenario::default()
+            },
+            ..spec(
+                121,
+                caisse,
+                Some(S::AdditionalInformationNeeded),
+                Script::Otp,
+                "A slow bank",
+                "The bank takes 100 seconds to check a code (123456 repairs it): the proxy waits up to 3 minutes and never sends it twice.",
+            )
+        },
+        Spec {
+            fields: Some(vec![otp_field()]),
+            message: Some("Enter the code sent by SMS"),
+            scenario: Scenario {
+                nulls: true,
+                legacy_errors: true,
+                refuse: Some(Refusal {
+                    on: vec!["submit".into()],
+                    code: "wrongpass".into(),
+                    message: Some("Wrong credentials".into()),
+                    state: Some(S::Wrongpass),
+                    once: true,
+                }),
+                ..Scenario::default()
+            },
+            ..spec(
+                122,
+                exemple,
+                Some(S::AdditionalInformationNeeded),
+                Script::Otp,
+                "Nulls and a legacy error body",
+                "Its JSON has null labels, required, regex and active; a code answers the legacy body {\"error\": \"wrongpass\", \"message\": \"Wrong credentials\"} and the connection turns wrongpass.",
+            )
+        },
+        Spec {
+            scenario: Scenario {
+                lag_ms: 4000,
+                ..Scenario::default()
+            },
+            ..spec(
+                123,
+                credit,
+                Some(S::ScaRequired),
+                Script::ScaThenDecoupled,
+                "A read that lags behind",
+                "After Confirm in the Reconnect webview (or an approval in the bank app), reads still show SCARequired for 4 seconds, then validating for 4 seconds, then the connection is fine.",
+            )
+        },
+        Spec {
+            access_expire_days: Some(10),
+            ..spec(
+                124,
+                exemple,
+                None,
+                Script::Fine,
+                "Bank access runs out soon",
+                "Fine, but its bank access (PSD2 consent) expires in 10 days: the widget offers to renew it (Reconnect) before the connection breaks.",
+            )
+        },
+        Spec {
+            scenario: Scenario {
+                revoke_token_once: true,
+                ..Scenario::default()
+            },
+            ..spec(
+                125,
+                neo,
+                None,
+                Script::Fine,
+                "A revoked token (403)",
+                "The first read finds the user's token revoked: 403 {\"error\": \"Invalid token\"}, as old Powens answered. The proxy renews the token once and reads again.",
+            )
+        },
+        Spec {
             user: 2,
             ..spec(
                 201,
@@ -449,6 +627,12 @@ pub(crate) fn world(now: i64, cfg: &SandboxConfig) -> World {
             settles_at: None,
             otp_tries: OTP_TRIES,
             terms_accepted: false,
+            scenario: s.scenario,
+            lag: None,
+            access_expire_ms: Some(
+                s.access_expire_days
+                    .map_or(created + CONSENT_DAYS * DAY, |d| now + d * DAY),
+            ),
         };
         match s.script {
             Script::Decoupled => c.enter_decoupled(now, cfg, false),

@@ -22,6 +22,8 @@ pub(crate) struct ApiError {
     pub code: &'static str,
     pub description: String,
     pub message: Option<String>,
+    /// Written in the legacy shape `{"error": code, "message": ...}`.
+    pub legacy: bool,
 }
 
 impl ApiError {
@@ -31,6 +33,46 @@ impl ApiError {
             code,
             description: description.into(),
             message: None,
+            legacy: false,
+        }
+    }
+
+    /// The same error, in the legacy shape when `legacy`.
+    pub fn legacy_if(mut self, legacy: bool) -> Self {
+        self.legacy = legacy;
+        self
+    }
+
+    /// 400 with a code of the scenario's choosing and the bank's message.
+    pub fn refused(code: &str, message: Option<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            // Codes are a closed set of &'static str elsewhere; a scenario's is leaked
+            // once per distinct value (a handful in any run).
+            code: leak(code),
+            description: format!("The bank refused the request ({code})"),
+            message,
+            legacy: false,
+        }
+    }
+
+    /// 409 on a sync Powens will not force.
+    pub fn sync_refused(id: i64) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("Can't force synchronization of connection {id}"),
+        )
+    }
+
+    /// 403 of an old Powens for a revoked token: `{"error": "Invalid token"}`.
+    pub fn invalid_token() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "Invalid token",
+            description: "Invalid token".into(),
+            message: Some("Invalid token".into()),
+            legacy: true,
         }
     }
 
@@ -78,11 +120,18 @@ impl ApiError {
             code: "wrongpass",
             description: "Wrong credentials".into(),
             message: Some(message.into()),
+            legacy: false,
         }
     }
 
     /// The JSON body.
     pub fn body(&self) -> serde_json::Value {
+        if self.legacy {
+            return serde_json::json!({
+                "error": self.code,
+                "message": self.message.as_deref().unwrap_or(&self.description),
+            });
+        }
         serde_json::json!({
             "code": self.code,
             "description": self.description,
@@ -90,6 +139,19 @@ impl ApiError {
             "request_id": request_id(),
         })
     }
+}
+
+/// A `&'static str` for a scenario's code, each distinct value leaked once.
+fn leak(code: &str) -> &'static str {
+    use std::sync::Mutex;
+    static CODES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut codes = CODES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = codes.iter().find(|c| **c == code) {
+        return c;
+    }
+    let c: &'static str = Box::leak(code.chars().take(64).collect::<String>().into_boxed_str());
+    codes.push(c);
+    c
 }
 
 impl IntoResponse for ApiError {

@@ -282,6 +282,29 @@ pub(crate) fn control_routes() -> axum::Router<Sandbox> {
             get(|State(sb): State<Sandbox>| async move { Json(sb.demo_connections()) }),
         )
         .route(
+            "/_sandbox/connections/{id}/scenario",
+            put(
+                |State(sb): State<Sandbox>,
+                 axum::extract::Path(id): axum::extract::Path<i64>,
+                 Json(s): Json<crate::Scenario>| async move {
+                    if sb.set_scenario(id, s.clone()) {
+                        Json(s).into_response()
+                    } else {
+                        StatusCode::NOT_FOUND.into_response()
+                    }
+                },
+            ),
+        )
+        .route(
+            "/_sandbox/users/{id}/revoke-tokens",
+            post(
+                |State(sb): State<Sandbox>, axum::extract::Path(id): axum::extract::Path<i64>| async move {
+                    sb.revoke_tokens(id);
+                    StatusCode::NO_CONTENT
+                },
+            ),
+        )
+        .route(
             "/_sandbox/connections/{id}/retry-now",
             post(
                 |State(sb): State<Sandbox>, axum::extract::Path(id): axum::extract::Path<i64>| async move {

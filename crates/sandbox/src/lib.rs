@@ -36,7 +36,8 @@
 //! | `GET,POST /bank/authorize?ticket=…` | the bank's webauth page: Authorize / Deny |
 //! | `GET,POST /bank/app` | the bank app: Approve / Refuse decoupled requests, accept new terms |
 //! | `GET /` | an index page linking the above; `GET /sandbox.css` their style sheet |
-//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
+//! | `DELETE /2.0/users/{me\|id}` | deletes the user, their connections and tokens → 204 |
+//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `PUT /_sandbox/connections/{id}/scenario`, `POST /_sandbox/users/{id}/revoke-tokens`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
 //!
 //! Every `/2.0` request is recorded ([`Sandbox::requests`]); [`Faults`] apply to the
 //! JSON API under `/2.0` only, never to HTML pages or control routes. Bodies may be
@@ -59,6 +60,7 @@
 //! | 113 / 114 | `notSupported` / `someFutureState` | nothing | |
 //! | 115 | `SCARequired`, sources `openapi`=`SCARequired`, `directaccess`=`null` | webauth-url or webview; a sync → `webauthRequired` | |
 //! | 116 | `additionalInformationNeeded`, one field per type | valid values (8 digits, 4 digits, date, `par`/`pro`, optional number, optional `hidden`) | 400 `invalidValue` / `missingParameter` |
+//! | 117–125 | real-Powens answers ([`Scenario`]): sync refused 409, `wrongpass` on a code, a 400 `websiteUnavailable` sync, `bankMessage`, a slow bank, nulls and legacy bodies, a lagging read, bank access expiring in 10 days, a token revoked with 403 | see docs/sandbox.md | |
 //! | 201 | `null`, user 2 | — | user 1 gets 404 |
 //!
 //! A repaired connection is `null` with `last_update` = now. `expire` is now +
@@ -118,10 +120,14 @@ mod error;
 mod faults;
 mod html;
 mod pages;
+pub mod scenario;
+pub mod webhooks;
 mod world;
 
 pub use demo::DemoConnection;
 pub use faults::{FaultKind, Faults, LOG_CAPACITY, RecordedRequest};
+pub use scenario::{Refusal, Scenario};
+pub use webhooks::WebhookTarget;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -130,7 +136,7 @@ use std::time::Duration;
 pub const DEMO_CLIENT_ID: &str = "10000001";
 /// The demo client secret.
 pub const DEMO_CLIENT_SECRET: &str = "mend-sandbox-client-secret";
-/// The demo user, owner of connections 101–116.
+/// The demo user, owner of connections 101–125.
 pub const DEMO_USER_ID: i64 = 1;
 /// The demo domain (the webview's `domain` parameter).
 pub const DEMO_DOMAIN: &str = "mend-sandbox.biapi.pro";
@@ -166,6 +172,13 @@ pub struct SandboxConfig {
     pub request_access_ttl: Duration,
     /// How long the `Timeout` fault hangs before answering 504. Default 60 s.
     pub fault_hang: Duration,
+    /// IANA zone of the naive dates the sandbox writes and reads, as Powens' (whose
+    /// dates are Europe/Paris wall times). Default `Europe/Paris`; an unknown name
+    /// falls back to it.
+    pub timezone: String,
+    /// Where to send signed webhooks (`None`, the default: none are sent). See
+    /// [`webhooks`].
+    pub webhooks: Option<WebhookTarget>,
 }
 
 impl SandboxConfig {
@@ -184,6 +197,8 @@ impl SandboxConfig {
             single_access_ttl: Duration::from_secs(600),
             request_access_ttl: Duration::from_secs(1800),
             fault_hang: Duration::from_secs(60),
+            timezone: "Europe/Paris".to_owned(),
+            webhooks: None,
         }
     }
 }
@@ -197,6 +212,10 @@ pub struct Sandbox {
 #[derive(Debug)]
 struct Inner {
     cfg: SandboxConfig,
+    zone: jiff::tz::TimeZone,
+    webhooks_started: std::sync::atomic::AtomicBool,
+    /// Bumped whenever a control route rewrites the world or its clock.
+    changes: tokio::sync::watch::Sender<u64>,
     world: Mutex<world::World>,
     log: Mutex<faults::Log>,
     faults: Mutex<Faults>,
@@ -211,14 +230,33 @@ impl Sandbox {
     /// A sandbox loaded with the demo data set.
     pub fn new(cfg: SandboxConfig) -> Self {
         let world = demo::world(world::now_ms(), &cfg);
+        let zone = jiff::tz::TimeZone::get(&cfg.timezone).unwrap_or_else(|_| {
+            tracing::warn!(zone = %cfg.timezone, "unknown time zone; the sandbox uses Europe/Paris");
+            jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC)
+        });
         Self {
             inner: Arc::new(Inner {
+                zone,
+                webhooks_started: std::sync::atomic::AtomicBool::new(false),
+                changes: tokio::sync::watch::Sender::new(0),
                 cfg,
                 world: Mutex::new(world),
                 log: Mutex::new(faults::Log::default()),
                 faults: Mutex::new(Faults::default()),
             }),
         }
+    }
+
+    /// Ticks whenever a control operation (reset, retry-now, a scenario, a token
+    /// revocation) changed the world or skipped time, which a client of the real
+    /// Powens could not see coming: an in-process client (the proxy in sandbox mode)
+    /// then forgets what it knew.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn changed(&self) {
+        self.inner.changes.send_modify(|n| *n += 1);
     }
 
     /// The configuration.
@@ -228,6 +266,7 @@ impl Sandbox {
 
     /// All routes, with relative paths (nest it anywhere; set `public_base` to match).
     pub fn router(&self) -> axum::Router {
+        webhooks::start(self);
         let api = api::routes().route_layer(axum::middleware::from_fn_with_state(
             self.clone(),
             faults::fault_layer,
@@ -285,12 +324,15 @@ impl Sandbox {
         tracing::info!("sandbox reset to the demo data set");
         self.clear_requests();
         self.set_faults(Faults::default());
+        self.changed();
     }
 
     /// A connection as Powens would answer it (with `connector` and `sources` expanded).
     pub fn connection(&self, id: i64) -> Option<mend_model::Connection> {
         let w = self.world();
-        w.conns.get(&id).map(|c| c.to_model(true, true))
+        w.conns
+            .get(&id)
+            .map(|c| c.to_model(true, true, self.zone()))
     }
 
     /// Fast-forwards Powens' own retry of connection `id`: a `rateLimiting`,
@@ -310,7 +352,54 @@ impl Sandbox {
             c.settles_at = Some(now);
         }
         w.advance(now, &self.inner.cfg);
+        drop(w);
+        self.changed();
         true
+    }
+
+    /// Adds a copy of connection `template` (same owner, state, script and timings,
+    /// a fresh id); returns the new id, `None` for an unknown template. For load tests
+    /// and benchmarks that need many connections in a mix of states.
+    pub fn clone_connection(&self, template: i64) -> Option<i64> {
+        let mut w = self.world();
+        let mut c = w.conns.get(&template)?.clone();
+        let id = w.next_connection;
+        w.next_connection += 1;
+        c.id = id;
+        for (i, s) in c.sources.iter_mut().enumerate() {
+            s.id = id * 10 + 1 + i as i64;
+        }
+        w.conns.insert(id, c);
+        Some(id)
+    }
+
+    /// Sets connection `id`'s scenario (replacing its previous one); `false` for an
+    /// unknown connection.
+    pub fn set_scenario(&self, id: i64, scenario: Scenario) -> bool {
+        let mut w = self.world();
+        let Some(c) = w.conns.get_mut(&id) else {
+            return false;
+        };
+        tracing::info!(connection = id, ?scenario, "sandbox scenario set");
+        c.scenario = scenario;
+        drop(w);
+        self.changed();
+        true
+    }
+
+    /// Revokes every token of `user` the way an old Powens did: they answer 403
+    /// `{"error": "Invalid token"}` from now on.
+    pub fn revoke_tokens(&self, user: i64) {
+        let mut w = self.world();
+        let tokens: Vec<String> = w
+            .tokens
+            .iter()
+            .filter(|(_, t)| t.user == user)
+            .map(|(k, _)| k.clone())
+            .collect();
+        w.revoked.extend(tokens);
+        drop(w);
+        self.changed();
     }
 
     /// The demo user's connections, for a demo page.
@@ -332,6 +421,11 @@ impl Sandbox {
 
     pub(crate) fn cfg(&self) -> &SandboxConfig {
         &self.inner.cfg
+    }
+
+    /// The zone of the naive dates it writes and reads.
+    pub(crate) fn zone(&self) -> &jiff::tz::TimeZone {
+        &self.inner.zone
     }
 }
 

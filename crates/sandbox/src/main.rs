@@ -11,7 +11,7 @@ use std::time::Duration;
 /// the bank's webauth page and a bank app for decoupled approvals.
 ///
 /// Demo client: id 10000001, secret mend-sandbox-client-secret, domain
-/// mend-sandbox.biapi.pro; demo user 1 owns connections 101-116, one per Powens
+/// mend-sandbox.biapi.pro; demo user 1 owns connections 101-125, one per Powens
 /// state (see GET / for the list). Control routes: GET/DELETE /_sandbox/requests,
 /// PUT /_sandbox/faults, POST /_sandbox/reset, GET /_sandbox/connections.
 /// Logs every /2.0 request (RUST_LOG, default `info,mend_sandbox=debug`).
@@ -68,6 +68,6 @@ async fn main() -> std::io::Result<()> {
     println!("  client id:       {DEMO_CLIENT_ID}");
     println!("  client secret:   {DEMO_CLIENT_SECRET}");
     println!("  domain:          {DEMO_DOMAIN}");
-    println!("  demo user:       {DEMO_USER_ID} (connections 101-116)");
+    println!("  demo user:       {DEMO_USER_ID} (connections 101-125)");
     axum::serve(listener, sandbox.router()).await
 }

@@ -21,6 +21,11 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Now in RFC 3339 UTC, to the second (`2026-12-01T10:00:00Z`).
+pub(crate) fn rfc3339_now() -> String {
+    PowensDateTime::from_unix_utc(now_ms().div_euclid(1000)).to_rfc3339_utc()
+}
+
 pub(crate) fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -34,8 +39,35 @@ pub(crate) fn random_token() -> String {
     )
 }
 
-fn powens_date(ms: i64) -> PowensDateTime {
-    PowensDateTime::from_unix_paris(ms.div_euclid(1000))
+/// The naive wall time Powens writes for an instant, in its zone.
+pub(crate) fn powens_date(ms: i64, zone: &jiff::tz::TimeZone) -> PowensDateTime {
+    let dt = zone
+        .to_datetime(jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH));
+    PowensDateTime::new(
+        i32::from(dt.year()),
+        dt.month() as u8,
+        dt.day() as u8,
+        dt.hour() as u8,
+        dt.minute() as u8,
+        dt.second() as u8,
+    )
+    .unwrap_or_else(|_| PowensDateTime::from_unix_utc(ms.div_euclid(1000)))
+}
+
+/// The instant (ms) of a naive Powens wall time in its zone (in a repeated hour the
+/// earlier one, in a skipped hour the later one).
+pub(crate) fn powens_instant(dt: PowensDateTime, zone: &jiff::tz::TimeZone) -> i64 {
+    jiff::civil::DateTime::new(
+        dt.year as i16,
+        dt.month as i8,
+        dt.day as i8,
+        dt.hour as i8,
+        dt.minute as i8,
+        dt.second as i8,
+        0,
+    )
+    .and_then(|d| zone.to_timestamp(d))
+    .map_or(dt.to_unix_utc() * 1000, jiff::Timestamp::as_millisecond)
 }
 
 /// A bearer token.
@@ -163,6 +195,12 @@ pub(crate) struct Conn {
     pub settles_at: Option<i64>,
     pub otp_tries: u8,
     pub terms_accepted: bool,
+    /// Answers beyond the script (see [`crate::scenario`]).
+    pub scenario: crate::scenario::Scenario,
+    /// A repair whose reads lag behind: when it happened and the state before it.
+    pub lag: Option<(i64, Option<S>)>,
+    /// Consent expiry of the sources (PSD2 access), ms.
+    pub access_expire_ms: Option<i64>,
 }
 
 /// The values posted for a connection's fields.
@@ -184,7 +222,13 @@ impl Conn {
     }
 
     /// The Powens JSON object.
-    pub fn to_model(&self, connector: bool, sources: bool) -> Connection {
+    pub fn to_model(
+        &self,
+        connector: bool,
+        sources: bool,
+        zone: &jiff::tz::TimeZone,
+    ) -> Connection {
+        let powens_date = |ms: i64| powens_date(ms, zone);
         Connection {
             id: self.id,
             id_user: Some(self.user),
@@ -215,7 +259,7 @@ impl Conn {
                         last_update: s.last_update_ms.map(powens_date),
                         disabled: None,
                         created: Some(powens_date(s.created_ms)),
-                        access_expire: None,
+                        access_expire: self.access_expire_ms.map(powens_date),
                         expire: if s.state.is_some() {
                             self.expire_ms.map(powens_date)
                         } else {
@@ -335,6 +379,33 @@ impl Conn {
         }
     }
 
+    /// Holds `state` after a refusal (see [`crate::scenario::Refusal::state`]), with
+    /// what that state needs: credentials for `wrongpass`, a `next_try` for the states
+    /// Powens retries itself.
+    pub fn hold(&mut self, state: S, message: Option<String>, now: i64) {
+        self.set_state(Some(state.clone()));
+        self.error_message = message;
+        self.approval = None;
+        self.resumed = false;
+        self.settles_at = None;
+        match state {
+            S::Wrongpass | S::PasswordExpired => {
+                self.fields = Some(crate::demo::credentials());
+                self.script = Script::Wrongpass;
+            }
+            S::RateLimiting | S::WebsiteUnavailable | S::Bug => {
+                self.fields = None;
+                self.next_try_ms = Some(now + 30 * 60_000);
+                self.script = Script::Transient;
+            }
+            S::ActionNeeded => {
+                self.fields = None;
+                self.script = Script::ActionNeeded;
+            }
+            _ => self.fields = None,
+        }
+    }
+
     /// A synchronisation (`PUT`, or `POST` with an empty body). `psu`: the user is present.
     pub fn sync(&mut self, now: i64, cfg: &SandboxConfig, psu: bool) {
         match (&self.state, self.script) {
@@ -426,7 +497,30 @@ impl Conn {
 
     /// The user confirmed access (webview, bank authorize page).
     pub fn confirm(&mut self, now: i64) {
+        self.lag_from(now);
         self.repaired(now);
+    }
+
+    /// Starts the lagging reads of a repair, when the scenario asks for them.
+    fn lag_from(&mut self, now: i64) {
+        if self.scenario.lag_ms > 0 && self.state.is_some() {
+            self.lag = Some((now, self.state.clone()));
+        }
+    }
+
+    /// The state reads show now: the old one, `validating`, then the real one, when
+    /// a repair lags (see [`crate::scenario::Scenario::lag_ms`]).
+    pub fn shown_state(&mut self, now: i64) -> Option<Option<S>> {
+        let (at, old) = self.lag.clone()?;
+        let lag = i64::try_from(self.scenario.lag_ms).unwrap_or(0);
+        if now < at + lag {
+            Some(old)
+        } else if now < at + 2 * lag {
+            Some(Some(S::Validating))
+        } else {
+            self.lag = None;
+            None
+        }
     }
 
     /// Whether this connection shows in the bank app, and with which request.
@@ -446,6 +540,7 @@ impl Conn {
     pub fn bank_decision(&mut self, decision: BankDecision, now: i64, cfg: &SandboxConfig) -> bool {
         match (decision, self.bank_app_request()) {
             (BankDecision::Approve, Some(BankRequest::Approval)) => {
+                self.lag_from(now);
                 if let Some(a) = &mut self.approval {
                     a.decision = Some(true);
                 }
@@ -640,6 +735,8 @@ pub(crate) struct World {
     pub codes: HashMap<String, Code>,
     pub sessions: HashMap<String, WebviewSession>,
     pub tickets: HashMap<String, Ticket>,
+    /// Tokens an old Powens refuses with 403 "Invalid token".
+    pub revoked: std::collections::HashSet<String>,
 }
 
 impl World {
@@ -809,6 +906,41 @@ mod tests {
         assert!(c.resume(at - 1, &cfg));
         c.advance(at, &cfg);
         assert_eq!(c.state, None);
+    }
+
+    #[test]
+    fn a_lagging_repair_reads_old_then_validating_then_fine() {
+        let (mut w, _) = demo();
+        let c = w.conns.get_mut(&123).unwrap();
+        assert_eq!(c.scenario.lag_ms, 4000);
+        c.confirm(NOW);
+        assert_eq!(c.state, None, "repaired at once");
+        assert_eq!(c.shown_state(NOW + 1), Some(Some(S::ScaRequired)));
+        assert_eq!(c.shown_state(NOW + 4001), Some(Some(S::Validating)));
+        assert_eq!(c.shown_state(NOW + 8001), None, "then the outcome");
+        assert_eq!(c.lag, None);
+    }
+
+    #[test]
+    fn a_refusal_holds_its_state_with_what_it_needs() {
+        let (mut w, cfg) = demo();
+        let c = w.conns.get_mut(&118).unwrap();
+        c.hold(S::Wrongpass, Some("no".into()), NOW);
+        assert_eq!(c.state, Some(S::Wrongpass));
+        let names: Vec<_> = c.fields.iter().flatten().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["login", "password"]);
+        let right: Values = [("login", DEMO_LOGIN), ("password", DEMO_PASSWORD)]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        assert_eq!(
+            c.submit(&right, NOW, &cfg, false).unwrap(),
+            Submitted::Accepted
+        );
+        let c = w.conns.get_mut(&119).unwrap();
+        c.hold(S::WebsiteUnavailable, None, NOW);
+        assert_eq!(c.next_try_ms, Some(NOW + 30 * 60_000));
+        c.advance(NOW + 30 * 60_000, &cfg);
+        assert_eq!(c.state, None, "Powens retried it");
     }
 
     #[test]

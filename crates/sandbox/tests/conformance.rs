@@ -387,7 +387,7 @@ async fn connections_are_listed_with_both_state_and_error_and_naive_dates() {
     assert_eq!(status, 200);
     let list = body["connections"].as_array().unwrap();
     let ids: Vec<i64> = list.iter().map(|c| c["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, (101..=116).collect::<Vec<_>>());
+    assert_eq!(ids, (101..=125).collect::<Vec<_>>());
     for c in list {
         assert_eq!(c["state"], c["error"], "{c}");
         assert!(c["connector"]["name"].is_string());
@@ -1170,7 +1170,7 @@ async fn reset_restores_the_demo_data_set() {
         .json()
         .await
         .unwrap();
-    assert_eq!(demo.len(), 16);
+    assert_eq!(demo.len(), 25);
     assert_eq!(demo[0]["id"], 101);
     assert!(demo[0]["title"].is_string() && demo[0]["explanation"].is_string());
     assert_eq!(
@@ -1353,7 +1353,7 @@ async fn creating_a_connection_checks_credentials_and_may_ask_for_a_code() {
     let (_, list) = app.get("/2.0/users/me/connections").await;
     assert_eq!(
         list["connections"].as_array().unwrap().len(),
-        16,
+        25,
         "nothing created"
     );
     let (status, c) = app
@@ -1466,4 +1466,40 @@ async fn retry_now_fast_forwards_powens_automatic_retry_of_transient_states() {
             .all(|r| !r.path.contains("_sandbox")),
         "control routes are not logged"
     );
+}
+
+#[tokio::test]
+async fn scenarios_set_over_http_refuse_syncs_and_write_legacy_bodies() {
+    let app = app().await;
+    let res = app
+        .http
+        .put(app.url("/_sandbox/connections/101/scenario"))
+        .json(&json!({"refuse_sync": true, "legacy_errors": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, body) = app
+        .send(
+            app.http
+                .put(app.url("/2.0/users/me/connections/101"))
+                .bearer_auth(&app.token),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"], "conflict", "legacy shape: {body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Can't force synchronization")
+    );
+    let res = app
+        .http
+        .put(app.url("/_sandbox/connections/101/scenario"))
+        .json(&json!({"no_such_knob": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "unknown knobs are refused");
 }

@@ -184,7 +184,10 @@ async fn submissions_are_never_retried() {
     let app = spawn_app().await;
     app.warm_up().await;
     app.get_connection(104, &app.demo()).await.status_body();
-    // Fault every request after the fresh GET of the submission: the POST fails.
+    // A status younger than the poll interval: the sync is checked against it
+    // without a read, so the fault hits the PUT itself.
+    app.get_connection(101, &app.demo()).await.status_body();
+    // Fault every request from now on: the PUT fails.
     app.sandbox.set_faults(Faults {
         fraction: 1.0,
         latency_ms: 0,

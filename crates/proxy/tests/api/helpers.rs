@@ -324,8 +324,12 @@ impl TestApp {
     }
 
     /// Gets a Powens token for the demo user cached before faults are switched on.
+    /// Gets the user's Powens token without leaving a status in the proxy's memory
+    /// (connection 201 is another user's: Powens answers 404).
     pub async fn warm_up(&self) {
-        self.get_connection(101, &self.demo()).await.status_body();
+        self.get_connection(201, &self.demo())
+            .await
+            .error(404, "not_found");
         self.sandbox.clear_requests();
     }
 

@@ -7,12 +7,15 @@
 mod helpers;
 
 mod actions;
+mod budget;
 mod fields;
 mod hardening;
+mod powens_answers;
 mod reads;
 mod redirects;
 mod sessions;
 mod status;
 mod upstream;
 mod watching;
+mod webhooks;
 mod widget;

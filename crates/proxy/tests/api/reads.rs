@@ -135,6 +135,8 @@ async fn a_read_after_a_submission_never_answers_the_state_before_it() {
         before.state.as_ref().map(|s| s.as_str()),
         Some("additionalInformationNeeded")
     );
+    // Past the memory of that read: the next one goes to Powens.
+    tokio::time::sleep(POLL).await;
 
     // A read is in flight, holding the state before the submission.
     holder

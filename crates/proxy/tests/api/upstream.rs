@@ -79,7 +79,7 @@ async fn a_slow_powens_answers_504() {
 }
 
 #[tokio::test]
-async fn powens_throttling_is_retried_after_a_short_retry_after_then_answers_503() {
+async fn a_429_pauses_the_whole_client_until_its_retry_after() {
     let app = spawn_app().await;
     app.warm_up().await;
     app.sandbox.set_faults(Faults {
@@ -89,15 +89,40 @@ async fn powens_throttling_is_retried_after_a_short_retry_after_then_answers_503
             retry_after_secs: 60,
         }),
     });
-    app.get_connection(101, &app.demo())
-        .await
-        .error(503, "upstream_unavailable");
+    let a = app.get_connection(101, &app.demo()).await;
+    a.error(503, "upstream_unavailable");
+    let retry: u64 = a.header("retry-after").unwrap().parse().unwrap();
+    assert!((55..=60).contains(&retry), "{retry}");
     assert_eq!(
         app.upstream_count("GET", "/connections/101"),
         1,
         "a 60 s Retry-After is not waited for"
     );
-    app.sandbox.clear_requests();
+    // Powens is fine again, but asked the whole client to wait: nothing is sent,
+    // for any connection, read or action, until then.
+    app.sandbox.set_faults(Faults::default());
+    app.get_connection(104, &app.demo())
+        .await
+        .error(503, "upstream_unavailable");
+    let sync = app.sync(101, &app.demo()).await;
+    assert_eq!(
+        sync.error(503, "upstream_unavailable")
+            .error
+            .retry_after
+            .map(|r| r > 50),
+        Some(true)
+    );
+    assert_eq!(
+        app.sandbox.requests().len(),
+        1,
+        "only the refused GET went out"
+    );
+}
+
+#[tokio::test]
+async fn powens_throttling_with_a_short_retry_after_is_retried_then_answers_503() {
+    let app = spawn_app().await;
+    app.warm_up().await;
     app.sandbox.set_faults(Faults {
         fraction: 1.0,
         latency_ms: 0,

@@ -64,14 +64,14 @@ async fn fifty_waiters_share_one_poller_and_it_stops_when_they_leave() {
     app.warm_up().await;
     let window = Duration::from_secs(2);
     let started = Instant::now();
-    let waits =
-        (0..50).map(|_| app.wait_connection(114, &token, window.as_secs(), "someFutureState"));
+    // SCARequired is asked about at the poll interval (the user may be at the bank).
+    let waits = (0..50).map(|_| app.wait_connection(102, &token, window.as_secs(), "SCARequired"));
     let answers = futures_util::future::join_all(waits).await;
     let elapsed = started.elapsed();
     for a in &answers {
         a.status_body();
     }
-    let gets = app.upstream_count("GET", "/connections/114");
+    let gets = app.upstream_count("GET", "/connections/102");
     let bound = (elapsed.as_millis() / POLL.as_millis()) as usize + 1;
     assert!(
         gets <= bound,
@@ -79,11 +79,11 @@ async fn fifty_waiters_share_one_poller_and_it_stops_when_they_leave() {
     );
     assert!(gets >= 2, "it did poll: {gets}");
     tokio::time::sleep(POLL * 4).await;
-    let after = app.upstream_count("GET", "/connections/114");
+    let after = app.upstream_count("GET", "/connections/102");
     assert!(after <= gets + 1, "the poller stopped: {gets} then {after}");
     tokio::time::sleep(POLL * 3).await;
     assert_eq!(
-        app.upstream_count("GET", "/connections/114"),
+        app.upstream_count("GET", "/connections/102"),
         after,
         "no polling when nobody waits"
     );

@@ -1,8 +1,13 @@
 //! Watching a connection (`GET …?wait=N&since=S`): one shared poller per connection.
 //!
-//! However many widgets wait on a connection, one task asks Powens about it, at most
-//! once per poll interval, and broadcasts the latest status through a
-//! `tokio::sync::watch` channel. The poller exists only while someone waits: it stops
+//! However many widgets wait on a connection, one task asks Powens about it, at the
+//! pace [`Schedule`] sets from what is known of it (the poll interval while the user
+//! waits for a validation, no sooner than `next_try` and at most once a minute while
+//! Powens retries by itself, once a minute with webhooks on), and broadcasts the
+//! latest status through a `tokio::sync::watch` channel. A status published by an
+//! action or announced by a webhook moves the next read; a read the budget holds
+//! back leaves waiters with the last known status. Deletions announced by webhook
+//! answer 404 to reads and waiters ([`Watchers::gone`]). The poller exists only while someone waits: it stops
 //! as soon as the last receiver is gone (checked under the registry lock, so a new
 //! waiter either finds the running poller or starts a fresh one, never a dying one).
 //!
@@ -13,6 +18,8 @@
 //! state older than the one an action produced, and a poller (re)started right after
 //! another read begins from that read and keeps the one-GET-per-interval pace.
 
+mod memory;
+
 use mend_model::ConnectionState;
 use mend_model::api::ConnectionStatus;
 use std::collections::HashMap;
@@ -20,10 +27,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+use crate::budget::Priority;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::status::status_of;
-use crate::upstream::PowensClient;
+use crate::schedule::Schedule;
+use crate::status::View;
+use crate::upstream::{PowensClient, UpstreamError};
 
 /// A status (or the error reading it) and when the request that produced it started.
 #[derive(Debug, Clone)]
@@ -41,6 +50,22 @@ type Key = (i64, i64);
 
 /// Keep at most this many recent results of unwatched connections.
 const RECENT_MAX: usize = 4096;
+/// How often an idle poller looks whether anybody still waits.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+/// Most deletions remembered.
+const GONE_MAX: usize = 10_000;
+/// How long a background resume counts as pending (the widget's approval wait is
+/// bounded by the connection's `expire`; Powens' sandbox gives two hours, banks
+/// usually minutes).
+const RESUMED_FOR: Duration = Duration::from_secs(15 * 60);
+
+/// What a deletion webhook removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Gone {
+    /// A connection (ids are unique within a Powens domain, whoever owns them).
+    Connection(i64),
+    User(i64),
+}
 
 /// The registry of running pollers.
 #[derive(Debug, Clone)]
@@ -55,11 +80,17 @@ struct Inner {
     recent: Mutex<HashMap<Key, Stamped>>,
     /// Long-polls waiting now, per user.
     per_user: Mutex<HashMap<i64, usize>>,
+    /// Connections and users Powens deleted (announced by webhook).
+    gone: Mutex<std::collections::HashSet<Gone>>,
+    /// Connections resumed in the background, and when (a resumed `decoupled` is
+    /// polled at the interval, an unresumed one is not expected to change).
+    resumed: Mutex<HashMap<Key, Instant>>,
     /// Most long-polls one user may hold at once.
     max_per_user: usize,
     powens: PowensClient,
     interval: Duration,
-    agent_status: bool,
+    view: Arc<View>,
+    schedule: Schedule,
     metrics: Metrics,
 }
 
@@ -117,13 +148,13 @@ fn newer(current: &Snapshot, at: Instant) -> bool {
 }
 
 impl Watchers {
-    /// A registry polling through `powens` every `interval`, allowing each user
-    /// `max_per_user` simultaneous long-polls.
+    /// A registry polling through `powens` at the pace of `schedule`, allowing each
+    /// user `max_per_user` simultaneous long-polls, showing connections as `view`.
     pub fn new(
         powens: PowensClient,
-        interval: Duration,
+        schedule: Schedule,
         max_per_user: usize,
-        agent_status: bool,
+        view: Arc<View>,
         metrics: Metrics,
     ) -> Self {
         Self {
@@ -131,10 +162,13 @@ impl Watchers {
                 pollers: Mutex::new(HashMap::new()),
                 recent: Mutex::new(HashMap::new()),
                 per_user: Mutex::new(HashMap::new()),
+                resumed: Mutex::new(HashMap::new()),
+                gone: Mutex::new(std::collections::HashSet::new()),
                 max_per_user,
                 powens,
-                interval,
-                agent_status,
+                interval: schedule.interval,
+                schedule,
+                view,
                 metrics,
             }),
         }
@@ -154,6 +188,15 @@ impl Watchers {
     }
 
     fn record(&self, user: i64, id: i64, stamped: Stamped) {
+        if let Ok(status) = &stamped.result
+            && !matches!(
+                status.state,
+                Some(ConnectionState::Decoupled | ConnectionState::Validating)
+            )
+        {
+            let mut resumed = self.inner.resumed.lock().unwrap_or_else(|p| p.into_inner());
+            resumed.remove(&(user, id));
+        }
         {
             let mut recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
             if recent.len() >= RECENT_MAX {
@@ -184,31 +227,36 @@ impl Watchers {
         }
     }
 
+    /// When the connection is next asked about after `latest` (see [`Schedule`]).
+    fn next_read(&self, user: i64, id: i64, latest: &Stamped) -> Instant {
+        let resumed = self.was_resumed(user, id);
+        latest.at
+            + self
+                .inner
+                .schedule
+                .delay(latest.result.as_ref().ok(), resumed)
+    }
+
     fn subscribe(&self, user: i64, id: i64) -> watch::Receiver<Snapshot> {
         let mut pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = pollers.get(&(user, id)) {
             return tx.subscribe();
         }
-        // Start from the latest result if it is younger than one interval: the first
-        // upstream read then waits for the interval to run out.
+        // Start from the latest result if the schedule would not read the connection
+        // yet: the first upstream read then waits for its turn.
         let seed = {
             let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
-            recent
-                .get(&(user, id))
-                .filter(|s| s.at.elapsed() < self.inner.interval)
-                .cloned()
-        };
-        let next = seed
-            .as_ref()
-            .map_or_else(Instant::now, |s| s.at + self.inner.interval);
+            recent.get(&(user, id)).cloned()
+        }
+        .filter(|s| self.next_read(user, id, s) > Instant::now());
         let (tx, rx) = watch::channel(seed);
         pollers.insert((user, id), tx.clone());
         let this = self.clone();
-        tokio::spawn(async move { this.poll(user, id, tx, next).await });
+        tokio::spawn(async move { this.poll(user, id, tx).await });
         rx
     }
 
-    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>, mut next: Instant) {
+    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>) {
         let inner = &self.inner;
         inner.metrics.pollers(1);
         // However this task ends (even by a panic), its channel leaves the registry, so
@@ -218,24 +266,68 @@ impl Watchers {
             key: (user, id),
             tx: tx.clone(),
         };
+        // The poller's own view of the channel: what others publish (an action's
+        // answer, a webhook) moves the next read.
+        let mut own = tx.subscribe();
+        let mut not_before: Option<Instant> = None;
         tracing::debug!(user, connection = id, "poller started");
         loop {
-            tokio::time::sleep_until(next.into()).await;
+            let next = {
+                let latest = own.borrow_and_update();
+                latest
+                    .as_ref()
+                    .map_or_else(Instant::now, |s| self.next_read(user, id, s))
+            };
+            let next = not_before.map_or(next, |n| n.max(next));
+            // Wake at least every CHECK_EVERY to see whether anybody still waits.
+            let wake = next.min(Instant::now() + CHECK_EVERY);
+            tokio::select! {
+                () = tokio::time::sleep_until(wake.into()) => {}
+                changed = own.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            }
             {
                 let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
-                if tx.receiver_count() == 0 {
+                if tx.receiver_count() <= 1 {
                     // Under the lock: a new waiter either subscribed before (and we go
                     // on) or will find no entry and start a fresh poller.
                     pollers.remove(&(user, id));
                     break;
                 }
             }
+            if Instant::now() < next {
+                continue;
+            }
             let started = Instant::now();
             let result = inner
                 .powens
-                .connection(user, id)
-                .await
-                .map(|c| status_of(&c, inner.agent_status))
+                .connection(user, id, Priority::Background)
+                .await;
+            if let Err(UpstreamError::HeldBack { retry_after }) = &result {
+                // Not sent (budget, or Powens asked us to wait): waiters keep the last
+                // known status, and the read waits for its turn. With nothing known
+                // yet, they are told when to come back rather than left hanging.
+                not_before = Some(Instant::now() + *retry_after);
+                if tx.borrow().is_none() {
+                    let held = result.map(|c| inner.view.status_of(&c));
+                    self.record(
+                        user,
+                        id,
+                        Stamped {
+                            at: started,
+                            result: held.map_err(ApiError::from),
+                        },
+                    );
+                }
+                continue;
+            }
+            not_before = None;
+            let result = result
+                .map(|c| inner.view.status_of(&c))
                 .map_err(ApiError::from);
             self.record(
                 user,
@@ -245,7 +337,6 @@ impl Watchers {
                     result,
                 },
             );
-            next = started + inner.interval;
         }
         tracing::debug!(user, connection = id, "poller stopped: nobody waits");
     }
@@ -261,6 +352,9 @@ impl Watchers {
         wait: Duration,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<ConnectionStatus, ApiError> {
+        if self.is_gone(user, id) {
+            return Err(ApiError::NotFound);
+        }
         {
             let mut per_user = self
                 .inner
