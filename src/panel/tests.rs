@@ -29,6 +29,8 @@ fn status(state: Option<&str>, agent: bool) -> ConnectionStatus {
         connector: Some("Banque".into()),
         sources: vec![],
         server_time: None,
+        access_expire: None,
+        renew: false,
     }
 }
 
@@ -291,11 +293,13 @@ fn differing_sources_are_listed() {
             name: "openapi".into(),
             state: Some(ConnectionState::ScaRequired),
             last_update: None,
+            access_expire: None,
         },
         SourceStatus {
             name: "directaccess".into(),
             state: Some(ConnectionState::Bug),
             last_update: None,
+            access_expire: None,
         },
     ];
     let mut m = Machine::new();

@@ -104,6 +104,8 @@ mod tests {
             sources: vec![],
             actions: vec![],
             server_time: server.map(Into::into),
+            access_expire: None,
+            renew: false,
         }
     }
 

@@ -20,6 +20,8 @@ pub(super) fn status(state: Option<&str>) -> ConnectionStatus {
         connector: None,
         sources: vec![],
         server_time: None,
+        access_expire: None,
+        renew: false,
     }
 }
 
@@ -33,6 +35,8 @@ pub(super) fn api_error(code: ErrorCode) -> ClientError {
                 request_id: None,
                 fields: None,
                 retry_after: None,
+                status: None,
+                bank_message: None,
             },
         }),
         None,
