@@ -96,9 +96,10 @@ fn recorder<T: Send + Sync + 'static>() -> (Callback<T>, RwSignal<Vec<T>>) {
 
 #[wasm_bindgen_test]
 async fn action_button_follows_the_busy_flag_without_being_replaced() {
-    let busy = RwSignal::new(None);
+    let flag = RwSignal::new(None);
     let (on_action, seen) = recorder();
     let m = mount(move || {
+        let busy = Memo::new(move |_| flag.get());
         view! { <ActionButton button=button(Action::Sync, true) busy on_action/> }
     });
     let b = m.get("button");
@@ -108,7 +109,7 @@ async fn action_button_follows_the_busy_flag_without_being_replaced() {
     assert_eq!(b.get_attribute("aria-disabled"), None);
     m.click("button");
     assert_eq!(seen.get_untracked(), [Action::Sync]);
-    busy.set(Some(Action::Reconnect));
+    flag.set(Some(Action::Reconnect));
     settle().await;
     assert_eq!(m.attr("button", "aria-disabled").as_deref(), Some("true"));
     assert_eq!(
@@ -117,10 +118,10 @@ async fn action_button_follows_the_busy_flag_without_being_replaced() {
         "another action is in flight"
     );
     assert!(!b.has_attribute("disabled"), "stays focusable");
-    busy.set(Some(Action::Sync));
+    flag.set(Some(Action::Sync));
     settle().await;
     assert_eq!(m.attr("button", "aria-busy").as_deref(), Some("true"));
-    busy.set(None);
+    flag.set(None);
     settle().await;
     assert_eq!(m.attr("button", "aria-disabled"), None);
     assert_eq!(m.get("button"), b, "the same node throughout");
@@ -132,7 +133,7 @@ async fn actions_keep_their_order_and_render_nothing_when_empty() {
     let m = mount(move || {
         view! {
             <Actions buttons=vec![button(Action::Webauth, true), button(Action::Reconnect, false)]
-                busy=Signal::stored(None) on_action/>
+                busy=Memo::new(|_| None) on_action/>
         }
     });
     let actions: Vec<_> = (0..2)
@@ -153,7 +154,7 @@ async fn actions_keep_their_order_and_render_nothing_when_empty() {
     assert_eq!(seen.get_untracked(), [Action::Reconnect]);
     let (on_action, _) = recorder();
     let empty =
-        mount(move || view! { <Actions buttons=vec![] busy=Signal::stored(None) on_action/> });
+        mount(move || view! { <Actions buttons=vec![] busy=Memo::new(|_| None) on_action/> });
     assert_eq!(empty.count("*"), 0);
 }
 
@@ -244,10 +245,7 @@ async fn notice_bar_is_a_status_or_an_alert_and_dismisses() {
 #[wasm_bindgen_test]
 async fn banner_says_the_state_and_toggles() {
     let open = RwSignal::new(false);
-    let on_toggle = Callback::new(move |()| open.update(|o| *o = !*o));
-    let m = mount(move || {
-        view! { <Banner title=Signal::stored("State") open t=Signal::stored(&EN) on_toggle/> }
-    });
+    let m = mount(move || view! { <Banner title=|| "State" open t=RwSignal::new(&EN)/> });
     assert_eq!(m.get(".mend__banner-text").text_content().unwrap(), "State");
     assert_eq!(m.attr("button", "aria-expanded").as_deref(), Some("false"));
     let b = m.get("button");
@@ -259,11 +257,12 @@ async fn banner_says_the_state_and_toggles() {
 
 #[wasm_bindgen_test]
 async fn field_problems_update_only_the_field_s_own_nodes() {
-    let problem = RwSignal::new(None);
+    let shown = RwSignal::new(None);
     let (on_input, typed) = recorder();
     let mut f = field("otp", "text");
     f.description = Some("Six digits".into());
     let m = mount(move || {
+        let problem = Memo::new(move |_| shown.get());
         view! { <Field field=f index=3 new_password=false value="12".into() problem t=&EN on_input/> }
     });
     let input: web_sys::HtmlInputElement = m.get("input").unchecked_into();
@@ -276,9 +275,12 @@ async fn field_problems_update_only_the_field_s_own_nodes() {
     assert_eq!(m.attr("label", "for").as_deref(), Some("mend-f3"));
     assert_eq!(
         m.attr("input", "aria-describedby").as_deref(),
-        Some("mend-f3-help")
+        Some("mend-f3-help mend-f3-err"),
+        "the error line is always there, empty while the value is fine"
     );
+    assert_eq!(m.get("#mend-f3-err").text_content().unwrap(), "");
     assert_eq!(m.attr("input", "aria-invalid"), None);
+    let before = m.nodes();
     input.focus().unwrap();
     input.set_value("123");
     input
@@ -288,7 +290,7 @@ async fn field_problems_update_only_the_field_s_own_nodes() {
         typed.get_untracked(),
         [("otp".to_owned(), "123".to_owned())]
     );
-    problem.set(Some(FieldProblem::Pattern));
+    shown.set(Some(FieldProblem::Pattern));
     settle().await;
     assert_eq!(m.attr("input", "aria-invalid").as_deref(), Some("true"));
     assert_eq!(
@@ -296,6 +298,8 @@ async fn field_problems_update_only_the_field_s_own_nodes() {
         Some("mend-f3-help mend-f3-err")
     );
     assert_eq!(m.attr("#mend-f3-err", "role").as_deref(), Some("alert"));
+    assert_ne!(m.get("#mend-f3-err").text_content().unwrap(), "");
+    assert_eq!(m.nodes(), before, "a problem only fills its line");
     assert_eq!(
         m.get("input"),
         input.clone().unchecked_into::<web_sys::Element>()
@@ -306,9 +310,10 @@ async fn field_problems_update_only_the_field_s_own_nodes() {
         Some(input.unchecked_ref::<web_sys::Element>()),
         "focus stays in the field"
     );
-    problem.set(None);
+    shown.set(None);
     settle().await;
-    assert_eq!(m.count("#mend-f3-err"), 0);
+    assert_eq!(m.get("#mend-f3-err").text_content().unwrap(), "");
+    assert_eq!(m.attr("input", "aria-invalid"), None);
 }
 
 #[wasm_bindgen_test]
@@ -320,7 +325,7 @@ async fn a_list_field_is_a_select_with_an_empty_first_choice() {
     let m = mount(move || {
         view! {
             <Field field=f index=0 new_password=false value="cur".into()
-                problem=Signal::stored(None) t=&EN on_input/>
+                problem=Memo::new(|_| None) t=&EN on_input/>
         }
     });
     let select: web_sys::HtmlSelectElement = m.get("select").unchecked_into();
@@ -332,17 +337,18 @@ async fn a_list_field_is_a_select_with_an_empty_first_choice() {
 }
 
 fn form_panel(
-    busy: RwSignal<Option<Action>>,
+    flag: RwSignal<Option<Action>>,
     errors: RwSignal<BTreeMap<String, FieldProblem>>,
-    on_submit: Callback<()>,
+    on_action: Callback<Action>,
 ) -> Mounted {
     let (on_input, _) = recorder();
-    let (on_action, _) = recorder();
+    let problem = move |name: &str| errors.with(|e| e.get(name).copied());
     mount(move || {
+        let busy = Memo::new(move |_| flag.get());
         view! {
             <FormPanel head=head("alert") fields=vec![field("login", "text"), field("password", "password")]
                 new_password=true buttons=vec![button(Action::Reconnect, false)] sources=vec![] t=&EN
-                values=BTreeMap::new() errors busy on_input on_submit on_action/>
+                values=BTreeMap::new() problem busy on_input on_action/>
         }
     })
 }
@@ -351,8 +357,8 @@ fn form_panel(
 async fn form_panel_sends_on_submit_and_its_button_follows_the_busy_flag() {
     let busy = RwSignal::new(None);
     let errors = RwSignal::new(BTreeMap::new());
-    let (on_submit, sent) = recorder();
-    let m = form_panel(busy, errors, on_submit);
+    let (on_action, sent) = recorder();
+    let m = form_panel(busy, errors, on_action);
     assert_eq!(m.attr("article", "data-panel").as_deref(), Some("form"));
     assert_eq!(m.attr("form", "novalidate").as_deref(), Some(""));
     assert_eq!(
@@ -362,8 +368,8 @@ async fn form_panel_sends_on_submit_and_its_button_follows_the_busy_flag() {
     let before = m.nodes();
     m.click("[data-action=submit]");
     assert_eq!(
-        sent.get_untracked().len(),
-        1,
+        sent.get_untracked(),
+        [Action::Submit],
         "the form's submit event, once"
     );
     busy.set(Some(Action::Submit));
@@ -385,14 +391,12 @@ async fn form_panel_sends_on_submit_and_its_button_follows_the_busy_flag() {
         Some("true")
     );
     assert_eq!(m.attr("input[name=login]", "aria-invalid"), None);
-    let after: Vec<_> = m
-        .nodes()
-        .into_iter()
-        .filter(|n| n.id() != "mend-f1-err")
-        .collect();
+    assert_ne!(m.get("#mend-f1-err").text_content().unwrap(), "");
+    assert_eq!(m.get("#mend-f0-err").text_content().unwrap(), "");
     assert_eq!(
-        after, before,
-        "a field error adds its line and nothing else changes"
+        m.nodes(),
+        before,
+        "a field error fills its line and nothing else changes"
     );
 }
 
@@ -404,7 +408,7 @@ async fn approval_panel_shows_a_spinner_or_the_countdown() {
         view! {
             <ApprovalPanel head=head("alert") progress=Progress::Countdown { started: 0.0, deadline: 120_000.0 }
                 buttons=vec![button(Action::Resume, true)] sources=vec![] t=&EN
-                busy=Signal::stored(None) now on_action/>
+                busy=Memo::new(|_| None) now on_action/>
         }
     });
     assert_eq!(m.attr("article", "data-panel").as_deref(), Some("approval"));
@@ -416,7 +420,7 @@ async fn approval_panel_shows_a_spinner_or_the_countdown() {
     let spin = mount(move || {
         view! {
             <ApprovalPanel head=head("progress") progress=Progress::Spinner("Checking")
-                buttons=vec![] sources=vec![] t=&EN busy=Signal::stored(None) now=Signal::stored(0.0) on_action/>
+                buttons=vec![] sources=vec![] t=&EN busy=Memo::new(|_| None) now=RwSignal::new(0.0) on_action/>
         }
     });
     assert_eq!(spin.count(".mend__clock"), 0);
@@ -438,7 +442,7 @@ async fn redirect_panel_offers_its_ways_main_one_first() {
         view! {
             <RedirectPanel head=head("alert") buttons=vec![button(Action::Webauth, true), button(Action::Reconnect, false)]
                 sources=vec![Source { name: "openapi".into(), state: "SCARequired".into(), label: "needs attention" }]
-                t=&EN busy=Signal::stored(None) on_action/>
+                t=&EN busy=Memo::new(|_| None) on_action/>
         }
     });
     assert_eq!(m.attr("article", "data-panel").as_deref(), Some("redirect"));
@@ -459,7 +463,7 @@ async fn notice_panel_dates_go_through_intl_in_the_widget_s_language() {
         view! {
             <NoticePanel head=head("ok") dates=vec![Dated { label: "Last updated:", iso: "2026-11-24T07:00:00Z".into() }]
                 progress=None buttons=vec![button(Action::Sync, false)] sources=vec![] t=&EN
-                busy=Signal::stored(None) on_action/>
+                busy=Memo::new(|_| None) on_action/>
         }
     });
     assert_eq!(m.attr("article", "data-panel").as_deref(), Some("notice"));
@@ -481,7 +485,7 @@ async fn unavailable_panel_counts_down_to_the_next_try() {
     let m = mount(move || {
         view! {
             <UnavailablePanel head=head("calm") buttons=vec![button(Action::Retry, false)] t=&EN
-                retry_at now busy=Signal::stored(None) on_action/>
+                retry_at=move || retry_at.get() now busy=Memo::new(|_| None) on_action/>
         }
     });
     assert_eq!(

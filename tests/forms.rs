@@ -50,8 +50,10 @@ async fn every_field_type_gets_its_control() {
     assert_eq!(m.text("label[for=mend-f0]").trim(), "Label login");
     assert_eq!(
         attr("input[name=login]", "aria-describedby").as_deref(),
-        Some("mend-f0-help")
+        Some("mend-f0-help mend-f0-err"),
+        "its description, and its error line (empty while the value is fine)"
     );
+    assert_eq!(m.text("#mend-f0-err"), "");
     assert_eq!(m.text("#mend-f0-help"), "Your 8-digit customer number");
     assert_eq!(
         attr("input[name=secret]", "type").as_deref(),

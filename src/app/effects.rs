@@ -34,8 +34,7 @@ impl Ctl {
                         id,
                         body: self.machine.with_untracked(|m| {
                             let fields = m.status().map(|s| s.fields.as_slice()).unwrap_or(&[]);
-                            self.values
-                                .with_untracked(|v| crate::form::submission(fields, v))
+                            crate::form::submission(fields, &self.values.borrow())
                         }),
                     },
                     Action::Resume => Call::Resume { id },

@@ -47,8 +47,8 @@ pub struct Ctl {
     /// False until the catalogue of the widget's language is in: the view stays
     /// hidden until then rather than flash another language.
     pub lang_ready: RwSignal<bool>,
-    /// The form's values (written untracked: nothing on screen depends on them).
-    pub values: RwSignal<BTreeMap<String, String>>,
+    /// The form's values as typed: not a signal, since nothing on screen depends on them.
+    values: RefCell<BTreeMap<String, String>>,
     /// Problems found before sending (the proxy's come in the machine's notice).
     pub field_errors: RwSignal<BTreeMap<String, FieldProblem>>,
     /// Compact mode: whether the panel is open.
@@ -85,7 +85,7 @@ impl Ctl {
             now: RwSignal::new(dom::now()),
             texts: RwSignal::new(&i18n::EN),
             lang_ready: RwSignal::new(false),
-            values: RwSignal::new(BTreeMap::new()),
+            values: RefCell::new(BTreeMap::new()),
             field_errors: RwSignal::new(BTreeMap::new()),
             open: RwSignal::new(false),
             alive: Cell::new(true),
@@ -222,7 +222,7 @@ impl Ctl {
         match changed {
             Some(forget) => {
                 self.abort_all();
-                self.values.set(BTreeMap::new());
+                self.values.borrow_mut().clear();
                 self.field_errors.set(BTreeMap::new());
                 if self.ready() {
                     // Read before the reset, which forgets the approval it knew.
@@ -246,6 +246,16 @@ impl Ctl {
         }
     }
 
+    /// The user typed or picked `value` in the field `name`.
+    pub fn typed(&self, name: String, value: String) {
+        self.values.borrow_mut().insert(name, value);
+    }
+
+    /// The values typed so far (to fill a form built anew).
+    pub fn typed_values(&self) -> BTreeMap<String, String> {
+        self.values.borrow().clone()
+    }
+
     /// A button was pressed.
     pub fn act(self: &Rc<Self>, action: Action) {
         if action == Action::Submit {
@@ -265,9 +275,7 @@ impl Ctl {
         if self.machine.with_untracked(|m| m.busy().is_some()) {
             return;
         }
-        let problems = self
-            .values
-            .with_untracked(|v| form::check(&fields, v, dom::regex_matches));
+        let problems = form::check(&fields, &self.values.borrow(), dom::regex_matches);
         let invalid = !problems.is_empty();
         self.field_errors.set(problems);
         if invalid {
@@ -302,7 +310,7 @@ impl Ctl {
             .with_untracked(|m| m.status().map(|s| s.state.clone()));
         if before != after && after.is_some() {
             // A new state: the old form's values and errors no longer apply.
-            self.values.set(BTreeMap::new());
+            self.values.borrow_mut().clear();
             self.field_errors.set(BTreeMap::new());
         }
         self.sync_host();

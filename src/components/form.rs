@@ -46,17 +46,14 @@ pub fn FormPanel(
     t: &'static Texts,
     /// The values typed so far (read once, to fill the fields when a panel is rebuilt).
     values: BTreeMap<String, String>,
-    /// Each field's problem, by name (the widget's own checks, else the proxy's).
-    #[prop(into)]
-    errors: Signal<BTreeMap<String, FieldProblem>>,
+    /// A field's problem, by its name (the widget's own checks, else the proxy's).
+    problem: impl Fn(&str) -> Option<FieldProblem> + Copy + Send + Sync + 'static,
     /// The action in flight.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with `(name, value)` as the user types or picks.
     on_input: Callback<(String, String)>,
-    /// Called when the form is sent (button, or Enter in a field).
-    on_submit: Callback<()>,
-    /// Called with the action of another button pressed.
+    /// Called with [`Action::Submit`] when the form is sent (button, or Enter in a
+    /// field), and with the action of another button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
     let tone = head.tone;
@@ -66,7 +63,7 @@ pub fn FormPanel(
         .enumerate()
         .map(|(index, field)| {
             let name = field.name.clone();
-            let problem = Memo::new(move |_| errors.with(|e| e.get(&name).copied()));
+            let problem = Memo::new(move |_| problem(&name));
             let value = values.get(&field.name).cloned().unwrap_or_default();
             view! { <Field field index new_password value problem t on_input/> }
         })
@@ -77,7 +74,7 @@ pub fn FormPanel(
             <form class="mend__form" part="form" novalidate=true
                 on:submit=move |ev| {
                     ev.prevent_default();
-                    on_submit.run(());
+                    on_action.run(Action::Submit);
                 }>
                 {rows}
                 <div class="mend__actions" part="actions">
@@ -108,8 +105,7 @@ pub fn Field(
     /// The value to start with.
     value: String,
     /// Its problem, if any.
-    #[prop(into)]
-    problem: Signal<Option<FieldProblem>>,
+    problem: Memo<Option<FieldProblem>>,
     /// The copy.
     t: &'static Texts,
     /// Called with `(name, value)` on every input.
@@ -120,18 +116,11 @@ pub fn Field(
     let help_id = format!("{id}-help");
     let error_id = format!("{id}-err");
     let help = field.description.clone().filter(|d| !d.trim().is_empty());
-    let described = {
-        let (help_id, error_id, has_help) = (help_id.clone(), error_id.clone(), help.is_some());
-        move || {
-            let ids: Vec<&str> = [
-                has_help.then_some(help_id.as_str()),
-                problem.get().map(|_| error_id.as_str()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
+    // Both ids always: the error line is always there (empty while the value is fine),
+    // so the description is static and only the line's text follows the problem.
+    let described = match &help {
+        Some(_) => format!("{help_id} {error_id}"),
+        None => error_id.clone(),
     };
     let invalid = move || problem.get().map(|_| "true");
     let name = field.name.clone();
@@ -177,9 +166,9 @@ pub fn Field(
             <label class="mend__label" part="label" for=id>{field.display_label().to_owned()}{optional}</label>
             {control}
             {help.map(|h| view! { <p class="mend__help" part="help" id=help_id>{h}</p> })}
-            {move || problem.get().map(|p| view! {
-                <p class="mend__error" part="error" id=error_id.clone() role="alert">{problem_text(p, t)}</p>
-            })}
+            <p class="mend__error" part="error" id=error_id role="alert">
+                {move || problem.get().map_or("", |p| problem_text(p, t))}
+            </p>
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The view, as Leptos components: [`Root`] holds the live region, the compact
 //! [`Banner`](parts::Banner), the notice and one reactive switch on the kind of panel
-//! ([`crate::panel::Kind`]), type-erased there (`into_any`), each arm a small
+//! ([`crate::panel::Kind`]), an `EitherOf5` of the panel components (smaller than
+//! `into_any` here: docs/widget.md, "Size"), each arm a small
 //! component receiving plain data, signals and callbacks:
 //!
 //! | kind | component | states |
@@ -12,8 +13,9 @@
 //! | unavailable | [`panels::UnavailablePanel`] | the proxy can't be reached |
 //!
 //! The switch reads a memo of [`crate::panel::Panel`], which changes with the state,
-//! the bank's words and the language only: the busy flag, the clock, the form's values
-//! and problems each have their own signal, read by the one node they change. A new
+//! the bank's words and the language only: the busy flag, the clock and the form's
+//! problems are read by the one node they change; the typed values are kept by the
+//! controller, since nothing on screen reads them. A new
 //! kind of panel is built anew; a new value of the same kind (the bank's message after
 //! a wrong code) patches the panel in place, so the field the user is in stays. Nothing is rebuilt
 //! for them, so focus stays where the user put it; the controller moves it only on a
@@ -32,11 +34,11 @@ use crate::i18n::Texts;
 use crate::panel::{self, Kind, Panel};
 use crate::state::{Machine, Notice};
 use form::FormPanel;
+use leptos::either::EitherOf5;
 use leptos::prelude::*;
 use mend_model::api::{Action, CallbackOutcome};
 use panels::{ApprovalPanel, NoticePanel, RedirectPanel, UnavailablePanel};
 use parts::{Banner, NoticeBar};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// A notice's text, and whether it is good news.
@@ -59,47 +61,36 @@ pub fn Root(
     ctl: StoredValue<Rc<Ctl>, LocalStorage>,
 ) -> impl IntoView {
     let c = ctl.get_value();
-    let (machine, attrs, open, now, texts, values, field_errors) = (
-        c.machine,
-        c.attrs,
-        c.open,
-        c.now,
-        c.texts,
-        c.values,
-        c.field_errors,
-    );
+    let (machine, attrs, open, now, texts, field_errors) =
+        (c.machine, c.attrs, c.open, c.now, c.texts, c.field_errors);
     let lang_ready = c.lang_ready;
     drop(c);
 
     let panel = Memo::new(move |_| machine.with(|m| panel::panel(m, texts.get())));
-    let title = Signal::derive(move || panel.with(|p| p.head.title));
+    // Memos only where many nodes read a value (the panel, the busy flag); a value
+    // read by one node is a closure: each memo type costs the element's wasm its own
+    // copy of the reactive graph's machinery (docs/widget.md, "Size").
     let busy = Memo::new(move |_| machine.with(Machine::busy));
-    let retry_at = Memo::new(move |_| machine.with(panel::retry_at));
-    let notice = Memo::new(move |_| {
-        machine.with(|m| m.notice.as_ref().map(|n| notice_text(n, texts.get())))
-    });
+    let title = move || panel.with(|p| p.head.title);
+    let retry_at = move || machine.with(panel::retry_at);
+    let compact = move || attrs.with(|a| a.compact);
     // The widget's own checks first; else what the proxy refused.
-    let errors = Memo::new(move |_| {
-        let mine = field_errors.get();
-        if !mine.is_empty() {
-            return mine;
-        }
-        machine.with(|m| match &m.notice {
-            Some(Notice::InvalidFields(f)) => f.clone(),
-            _ => BTreeMap::new(),
+    let problem = move |name: &str| {
+        field_errors.with(|mine| {
+            if !mine.is_empty() {
+                return mine.get(name).copied();
+            }
+            machine.with(|m| match &m.notice {
+                Some(Notice::InvalidFields(f)) => f.get(name).copied(),
+                _ => None,
+            })
         })
-    });
-    let compact = Memo::new(move |_| attrs.with(|a| a.compact));
+    };
 
     let on_action = Callback::new(move |a: Action| ctl.get_value().act(a));
-    let on_submit = Callback::new(move |()| ctl.get_value().submit());
-    let on_input = Callback::new(move |(name, value): (String, String)| {
-        // Untracked: nothing on screen depends on what is typed.
-        values.update_untracked(|v| {
-            v.insert(name, value);
-        });
-    });
-    let on_toggle = Callback::new(move |()| open.update(|o| *o = !*o));
+    // Nothing on screen depends on what is typed: the controller keeps it.
+    let on_input =
+        Callback::new(move |(name, value): (String, String)| ctl.get_value().typed(name, value));
 
     let switch = move || {
         let Panel {
@@ -114,39 +105,35 @@ pub fn Root(
                 fields,
                 new_password,
             } => {
-                let values = values.get_untracked();
-                view! {
-                    <FormPanel head fields new_password buttons sources t values errors busy
-                        on_input on_submit on_action/>
-                }
-                .into_any()
+                let values = ctl.get_value().typed_values();
+                EitherOf5::A(view! {
+                    <FormPanel head fields new_password buttons sources t values problem busy
+                        on_input on_action/>
+                })
             }
-            Kind::Approval(progress) => view! {
+            Kind::Approval(progress) => EitherOf5::B(view! {
                 <ApprovalPanel head progress buttons sources t busy now on_action/>
-            }
-            .into_any(),
+            }),
             Kind::Redirect => {
-                view! { <RedirectPanel head buttons sources t busy on_action/> }.into_any()
+                EitherOf5::C(view! { <RedirectPanel head buttons sources t busy on_action/> })
             }
-            Kind::Notice { dates, progress } => view! {
+            Kind::Notice { dates, progress } => EitherOf5::D(view! {
                 <NoticePanel head dates progress buttons sources t busy on_action/>
-            }
-            .into_any(),
-            Kind::Unavailable => view! {
+            }),
+            Kind::Unavailable => EitherOf5::E(view! {
                 <UnavailablePanel head buttons t retry_at now busy on_action/>
-            }
-            .into_any(),
+            }),
         }
     };
 
     view! {
-        <section class="mend" part="container" data-phase=move || machine.with(|m| m.phase_name())
-            lang=move || texts.get().lang hidden=move || !lang_ready.get()
-            data-compact=move || compact.get().then_some("") data-open=move || open.get().then_some("")>
+        <section class="mend" part="container" data-phase=move || Some(machine.with(|m| m.phase_name()))
+            lang=move || Some(texts.get().lang) hidden=move || (!lang_ready.get()).then_some("")
+            data-compact=move || compact().then_some("") data-open=move || open.get().then_some("")>
             <p class="mend__live" role="status" aria-live="polite" aria-atomic="true">{title}</p>
-            {move || compact.get().then(|| view! { <Banner title open t=texts on_toggle/> })}
-            <div class="mend__body" part="body" hidden=move || compact.get() && !open.get()>
-                {move || notice.get().map(|(text, ok)| {
+            {move || compact().then(|| view! { <Banner title open t=texts/> })}
+            <div class="mend__body" part="body" hidden=move || (compact() && !open.get()).then_some("")>
+                {move || machine.with(|m| m.notice.as_ref().map(|n| notice_text(n, texts.get()))).map(|(text, ok)| {
                     view! { <NoticeBar text ok dismiss=texts.get().dismiss on_action/> }
                 })}
                 {switch}

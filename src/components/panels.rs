@@ -30,11 +30,9 @@ pub fn ApprovalPanel(
     /// The copy.
     t: &'static Texts,
     /// The action in flight.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// The clock, for the countdown.
-    #[prop(into)]
-    now: Signal<f64>,
+    now: RwSignal<f64>,
     /// Called with the action of a button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -70,8 +68,7 @@ pub fn RedirectPanel(
     /// The copy.
     t: &'static Texts,
     /// The action in flight.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with the action of a button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -103,8 +100,7 @@ pub fn NoticePanel(
     /// The copy.
     t: &'static Texts,
     /// The action in flight.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with the action of a button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -139,14 +135,11 @@ pub fn UnavailablePanel(
     /// The copy.
     t: &'static Texts,
     /// The next automatic try (ms since the epoch), `None` while one is under way.
-    #[prop(into)]
-    retry_at: Signal<Option<f64>>,
+    retry_at: impl Fn() -> Option<f64> + Send + 'static,
     /// The clock.
-    #[prop(into)]
-    now: Signal<f64>,
+    now: RwSignal<f64>,
     /// The action in flight.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with the action of a button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -154,7 +147,7 @@ pub fn UnavailablePanel(
     view! {
         <article class="mend__panel" part="panel" data-panel="unavailable" data-tone=tone>
             <PanelHead head/>
-            <p class="mend__meta mend__retry" part="meta">{move || retry_text(t, retry_at.get(), now.get())}</p>
+            <p class="mend__meta mend__retry" part="meta">{move || retry_text(t, retry_at(), now.get())}</p>
             <Actions buttons busy on_action/>
         </article>
     }

@@ -42,8 +42,7 @@ pub fn ActionButton(
     /// Action, label and whether it is the panel's main one.
     button: Button,
     /// The action in flight, if any.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with the button's action when it is pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -73,8 +72,7 @@ pub fn Actions(
     /// The buttons, main one first.
     buttons: Vec<Button>,
     /// The action in flight, if any.
-    #[prop(into)]
-    busy: Signal<Option<Action>>,
+    busy: Memo<Option<Action>>,
     /// Called with the action of the button pressed.
     on_action: Callback<Action>,
 ) -> impl IntoView {
@@ -112,8 +110,7 @@ pub fn Countdown(
     /// When it ends.
     deadline: f64,
     /// The clock (ms since the epoch), ticking every second.
-    #[prop(into)]
-    now: Signal<f64>,
+    now: RwSignal<f64>,
     /// "Time left:", in the widget's language.
     label: &'static str,
 ) -> impl IntoView {
@@ -187,23 +184,18 @@ pub fn NoticeBar(
 #[component]
 pub fn Banner(
     /// The panel's heading.
-    #[prop(into)]
-    title: Signal<&'static str>,
-    /// Whether the panel is shown.
-    #[prop(into)]
-    open: Signal<bool>,
+    title: impl Fn() -> &'static str + Send + 'static,
+    /// Whether the panel is shown; the button toggles it.
+    open: RwSignal<bool>,
     /// The copy (the button's "Show" / "Hide").
-    #[prop(into)]
-    t: Signal<&'static Texts>,
-    /// Called when the button is pressed.
-    on_toggle: Callback<()>,
+    t: RwSignal<&'static Texts>,
 ) -> impl IntoView {
     view! {
         <div class="mend__banner" part="banner">
             <span class="mend__banner-text">{title}</span>
             <button type="button" class="mend__btn mend__btn--link" part="button toggle"
-                aria-expanded=move || if open.get() { "true" } else { "false" }
-                on:click=move |_| on_toggle.run(())>
+                aria-expanded=move || Some(if open.get() { "true" } else { "false" })
+                on:click=move |_| open.update(|o| *o = !*o)>
                 {move || if open.get() { t.get().close } else { t.get().open }}
             </button>
         </div>
