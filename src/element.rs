@@ -153,7 +153,9 @@ impl ElementHandle {
 pub fn init_mend(loader: js_sys::Function) {
     crate::i18n::set_loader(loader);
     // A panic aborts the wasm (`panic = "abort"`): say where, without the formatting
-    // machinery a full panic message would link in (kilobytes of wasm).
+    // machinery a full panic message would link in (kilobytes of wasm). The size build
+    // (`panic=immediate-abort`, README "How the widget is built") traps before any hook;
+    // this serves the stable builds (`trunk serve`, the browser tests).
     std::panic::set_hook(Box::new(|info| {
         let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
         web_sys::console::error_3(

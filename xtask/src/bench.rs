@@ -11,8 +11,8 @@ use crate::wire;
 pub fn widget() -> Result {
     setup::ensure()?;
     run(
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     run(
         "release build of mend-proxy",

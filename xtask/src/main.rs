@@ -16,6 +16,7 @@ mod bench;
 mod deny;
 mod dev;
 mod procs;
+mod release;
 mod screenshots;
 mod setup;
 mod test;

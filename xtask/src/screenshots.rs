@@ -25,8 +25,8 @@ pub fn screenshots(langs: &[&str]) -> Result {
     };
     setup::ensure()?;
     run(
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     run(
         "build mend-proxy",

@@ -97,8 +97,8 @@ pub fn run_tests() -> Result {
 
     check(
         &mut checks,
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     check(
         &mut checks,
