@@ -342,6 +342,21 @@ fn state_panel(s: &ConnectionStatus, t: &'static Texts) -> Panel {
     let title = state_title(s.state.as_ref(), t);
     let head = |tone| Head::new(tone, title);
     match &s.state {
+        // Fine, but the bank access ends soon (the proxy's `renew`): a calm word, the
+        // date through `Intl`, and Reconnect (which renews it) first.
+        None if s.renew => Panel::of(
+            notice(
+                dated(t.last_update, s.last_update.as_ref())
+                    .into_iter()
+                    .chain(dated(t.renew_before, s.access_expire.as_ref()))
+                    .collect(),
+            ),
+            head("calm").body(t.renew_body),
+            s,
+            t,
+        )
+        .offer(s, button(Action::Reconnect, t.renew, true))
+        .offer(s, button(Action::Sync, t.refresh, false)),
         None => Panel::of(
             notice(
                 dated(t.last_update, s.last_update.as_ref())

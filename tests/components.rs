@@ -240,6 +240,30 @@ async fn notice_bar_is_a_status_or_an_alert_and_dismisses() {
     let (on_action, _) = recorder();
     let bad = mount(move || view! { <NoticeBar text="No" ok=false dismiss="Close" on_action/> });
     assert_eq!(bad.attr(".mend__notice", "role").as_deref(), Some("alert"));
+    assert_eq!(
+        bad.count("[part=bank-message]"),
+        0,
+        "no bank words, no line"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn notice_bar_quotes_the_bank_s_own_words_as_text() {
+    let (on_action, _) = recorder();
+    let m = mount(move || {
+        view! {
+            <NoticeBar text="Refused" ok=false bank=Some("<b>Code faux</b>".to_owned())
+                says="Your bank says:" dismiss="Close" on_action/>
+        }
+    });
+    let line = m.get(".mend__notice [part=bank-message]");
+    assert!(line.text_content().unwrap().starts_with("Your bank says:"));
+    assert_eq!(
+        m.get("[part=bank-message] q").text_content().unwrap(),
+        "<b>Code faux</b>"
+    );
+    assert_eq!(m.count("b"), 0, "never HTML");
+    assert_eq!(m.attr(".mend__notice", "role").as_deref(), Some("alert"));
 }
 
 #[wasm_bindgen_test]

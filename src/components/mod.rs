@@ -48,9 +48,18 @@ pub fn notice_text(n: &Notice, t: &'static Texts) -> (&'static str, bool) {
         Notice::Returned(CallbackOutcome::Completed) => (t.returned_completed, true),
         Notice::Returned(CallbackOutcome::Cancelled) => (t.returned_cancelled, false),
         Notice::Returned(CallbackOutcome::Failed) => (t.returned_failed, false),
-        Notice::CredentialsRejected => (t.err_credentials, false),
+        Notice::CredentialsRejected(_) => (t.err_credentials, false),
         Notice::InvalidFields(_) => (t.err_fields, false),
         Notice::Failed(e) => (e.user_message(t), false),
+    }
+}
+
+/// The bank's own words behind a notice, if it gave any.
+pub fn notice_bank_words(n: &Notice) -> Option<String> {
+    match n {
+        Notice::CredentialsRejected(words) => words.clone(),
+        Notice::Failed(e) => e.bank_message().map(str::to_owned),
+        _ => None,
     }
 }
 
@@ -133,9 +142,11 @@ pub fn Root(
             <p class="mend__live" role="status" aria-live="polite" aria-atomic="true">{title}</p>
             {move || compact().then(|| view! { <Banner title open t=texts/> })}
             <div class="mend__body" part="body" hidden=move || (compact() && !open.get()).then_some("")>
-                {move || machine.with(|m| m.notice.as_ref().map(|n| notice_text(n, texts.get()))).map(|(text, ok)| {
-                    view! { <NoticeBar text ok dismiss=texts.get().dismiss on_action/> }
-                })}
+                {move || machine.with(|m| m.notice.as_ref().map(|n| (notice_text(n, texts.get()), notice_bank_words(n))))
+                    .map(|((text, ok), bank)| {
+                        let t = texts.get();
+                        view! { <NoticeBar text ok bank says=t.bank_says dismiss=t.dismiss on_action/> }
+                    })}
                 {switch}
             </div>
         </section>

@@ -155,13 +155,20 @@ pub fn SourceList(
 }
 
 /// The message above a panel (a repair done, a return, a refusal), with a button to
-/// close it. Good news is a `status`, anything else an `alert`.
+/// close it. Good news is a `status`, anything else an `alert`. The bank's own words,
+/// when it gave any, follow as text, quoted and marked as the bank's.
 #[component]
 pub fn NoticeBar(
     /// What happened.
     text: &'static str,
     /// Good news.
     ok: bool,
+    /// The bank's own words (untranslated), if any.
+    #[prop(optional_no_strip)]
+    bank: Option<String>,
+    /// "Your bank says:", in the widget's language.
+    #[prop(optional)]
+    says: &'static str,
     /// The close button's label.
     dismiss: &'static str,
     /// Called with [`Action::Dismiss`].
@@ -170,7 +177,12 @@ pub fn NoticeBar(
     view! {
         <div class="mend__notice" part="notice" data-tone=if ok { "ok" } else { "alert" }
             role=if ok { "status" } else { "alert" }>
-            <p class="mend__notice-text">{text}</p>
+            <div class="mend__notice-body">
+                <p class="mend__notice-text">{text}</p>
+                {bank.map(|words| view! {
+                    <p class="mend__notice-bank" part="bank-message">{says}" "<q>{words}</q></p>
+                })}
+            </div>
             <button type="button" class="mend__btn mend__btn--link" part="button"
                 data-action=Action::Dismiss.as_str() on:click=move |_| on_action.run(Action::Dismiss)>
                 {dismiss}

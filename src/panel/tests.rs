@@ -216,6 +216,37 @@ fn forms_appear_only_when_submit_is_offered() {
 }
 
 #[test]
+fn a_fine_connection_whose_access_ends_soon_offers_to_renew_it_calmly() {
+    let mut s = status(None, true);
+    s.renew = true;
+    s.access_expire = Some("2026-12-10T00:00:00Z".into());
+    s.actions = vec![Action::Sync, Action::Reconnect];
+    let mut m = Machine::new();
+    m.step(Event::Answer(s), 0.0);
+    let p = panel(&m, &EN);
+    assert!(matches!(p.kind, Kind::Notice { .. }));
+    assert_eq!(p.head.tone, "calm");
+    assert_eq!(p.head.title, EN.ok_title);
+    assert_eq!(p.head.body, Some(EN.renew_body));
+    assert_eq!(actions(&p), ["reconnect", "sync"]);
+    assert!(p.buttons[0].primary);
+    assert_eq!(
+        dates(&p),
+        [
+            (EN.last_update, "2026-11-24T07:00:00Z".to_owned()),
+            (EN.renew_before, "2026-12-10T00:00:00Z".to_owned())
+        ]
+    );
+    assert_eq!(m.data_state(), "ok", "still fine for the host");
+    // Without `renew`, the same access date says nothing.
+    let mut s = status(None, true);
+    s.access_expire = Some("2026-12-10T00:00:00Z".into());
+    let mut m = Machine::new();
+    m.step(Event::Answer(s), 0.0);
+    assert_eq!(panel(&m, &EN).head.tone, "ok");
+}
+
+#[test]
 fn dates_and_progress() {
     assert_eq!(
         dates(&shown(None, false)),

@@ -81,8 +81,9 @@ pub enum Notice {
     Resolved,
     /// Back from the bank or the webview, and how that ended.
     Returned(CallbackOutcome),
-    /// The bank refused the submitted values (`credentials_rejected`).
-    CredentialsRejected,
+    /// The bank refused the submitted values (`credentials_rejected`), in its own
+    /// words if it gave any.
+    CredentialsRejected(Option<String>),
     /// The proxy refused some values (`invalid_fields`): shown next to the fields.
     InvalidFields(BTreeMap<String, FieldProblem>),
     /// Another refusal the user can only acknowledge.

@@ -167,14 +167,23 @@ impl Machine {
                 vec![Effect::Fetch]
             }
             Severity::Refused => {
-                let Some(status) = last else {
+                let mut fx = vec![emit];
+                if let Some(fresh) = err.fresh() {
+                    // The proxy read the connection after the refusal (a `wrongpass`
+                    // after an OTP, a state the bank named): show that state's panel,
+                    // through the same transition as any answer.
+                    fx.extend(self.answer(fresh.clone(), now));
+                } else if let Some(status) = last {
+                    self.phase = Phase::Showing(status);
+                } else {
                     // Refused before anything was shown: nothing to correct, so retry later.
                     self.phase = Phase::Unavailable {
                         retry_at: now + backoff_ms(self.failures.max(1)),
                         last: None,
                     };
-                    return vec![emit, Effect::Focus];
-                };
+                    fx.push(Effect::Focus);
+                    return fx;
+                }
                 self.notice = Some(match &err {
                     ClientError::Api { fields, .. } if !fields.is_empty() => {
                         Notice::InvalidFields(fields.clone())
@@ -182,11 +191,13 @@ impl Machine {
                     ClientError::Api {
                         code: mend_model::api::ErrorCode::CredentialsRejected,
                         ..
-                    } => Notice::CredentialsRejected,
+                    } => Notice::CredentialsRejected(err.bank_message().map(str::to_owned)),
                     _ => Notice::Failed(err),
                 });
-                self.phase = Phase::Showing(status);
-                vec![emit, Effect::Focus]
+                if !fx.contains(&Effect::Focus) {
+                    fx.push(Effect::Focus);
+                }
+                fx
             }
         }
     }

@@ -95,7 +95,7 @@ fn credentials_rejected_keeps_the_form_with_a_notice() {
         0.0,
     );
     assert!(matches!(&fx[0], Effect::EmitError { code, .. } if code == "credentials_rejected"));
-    assert_eq!(m.notice, Some(Notice::CredentialsRejected));
+    assert_eq!(m.notice, Some(Notice::CredentialsRejected(None)));
     assert_eq!(m.phase, Phase::Showing(status(Some("wrongpass"))));
     // And the user can send again.
     assert_eq!(
@@ -117,6 +117,7 @@ fn invalid_fields_are_kept_per_field() {
         request_id: None,
         fields: fields.clone(),
         retry_after: None,
+        refusal: None,
     };
     m.step(Event::Failed(err), 0.0);
     assert_eq!(m.notice, Some(Notice::InvalidFields(fields)));

@@ -2,6 +2,7 @@
 //! approvals here, failures in [`errors`].
 
 mod errors;
+mod refusals;
 
 use super::*;
 use mend_model::api::{ErrorBody, ErrorCode, ErrorDetail, actions_for};
