@@ -34,7 +34,12 @@ pub const LANGS: [&str; 7] = ["en", "fr", "de", "nl", "pt", "it", "es"];
 pub const DEMO_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The whole router: API, health, widget files, and the sandbox in sandbox mode.
-pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
+/// `trusted` are the proxies whose `X-Forwarded-For` names the client.
+pub fn router(
+    state: AppState,
+    allowed_origins: &[String],
+    trusted: std::sync::Arc<crate::client_addr::TrustedProxies>,
+) -> Router {
     let mut api = Router::new()
         .route("/api/v1/connections/{id}", get(get_connection))
         .route(
@@ -78,11 +83,16 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     }
     // One layer (so one boxed service and future per request, not one per
     // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
-    // the address rate limit, the body limit and `no-store`.
+    // the session check, the rate limits, the body limit and `no-store`.
     let layers = tower::ServiceBuilder::new()
         .layer(http::ContextLayer::new(state.metrics.clone()))
         .option_layer(cors(allowed_origins))
-        .layer(http::ApiGuardLayer::new(state.limits.clone(), BODY_LIMIT));
+        .layer(http::ApiGuardLayer::new(
+            state.limits.clone(),
+            state.sessions.clone(),
+            trusted,
+            BODY_LIMIT,
+        ));
     app.fallback(api_not_found).layer(layers).with_state(state)
 }
 
@@ -221,7 +231,11 @@ async fn reconnect_url(
         .connection(session.user, id, Priority::User)
         .await?;
     let code = st.powens.single_access_code(session.user).await?;
-    let state = st.states.issue(session.user, id, RedirectKind::Reconnect);
+    let state = st
+        .states
+        .issue(session.user, id, RedirectKind::Reconnect)
+        .await
+        .map_err(state_error)?;
     let base = format!("{}/{lang}/reconnect", st.settings.webview_url);
     let mut url =
         url::Url::parse(&base).map_err(|_| ApiError::Internal("bad webview URL".into()))?;
@@ -255,7 +269,11 @@ async fn webauth_url(
         return Err(ApiError::Conflict("the connection is fine"));
     }
     let source = webauth_source(&conn);
-    let state = st.states.issue(session.user, id, RedirectKind::Webauth);
+    let state = st
+        .states
+        .issue(session.user, id, RedirectKind::Webauth)
+        .await
+        .map_err(state_error)?;
     let answer = st
         .powens
         .webauth_url(
@@ -306,6 +324,15 @@ fn webauth_source(conn: &mend_model::Connection) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
+/// A refused state: `invalid_state`, or 503 while the store that remembers spent
+/// states cannot be reached (fail closed; the same return may be presented again).
+fn state_error(e: crate::redirect_state::StateError) -> ApiError {
+    match e {
+        crate::redirect_state::StateError::Unavailable => ApiError::StoreUnavailable,
+        _ => ApiError::InvalidState("refused"),
+    }
+}
+
 /// An error code from a redirect, kept only if it looks like one.
 fn sanitize_error_code(e: &str) -> String {
     if !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
@@ -339,9 +366,10 @@ async fn callback(
         .check(state, session.user, |c| {
             session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
         })
+        .await
         .map_err(|e| {
             tracing::warn!(reason = %e, "callback state refused");
-            ApiError::InvalidState("refused")
+            state_error(e)
         })?;
     let claims = checked.claims.clone();
     let error = body
@@ -362,9 +390,9 @@ async fn callback(
         .powens
         .connection(session.user, claims.connection, Priority::User)
         .await?;
-    st.states.spend(checked).map_err(|e| {
-        tracing::warn!(reason = %e, "callback state spent meanwhile");
-        ApiError::InvalidState("refused")
+    st.states.spend(checked).await.map_err(|e| {
+        tracing::warn!(reason = %e, "callback state not spent");
+        state_error(e)
     })?;
     tracing::info!(
         connection = claims.connection,
@@ -432,6 +460,15 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(st): State<AppState>) -> Response {
+    if st.store.check().await.is_err() {
+        tracing::warn!("not ready: the shared store (MEND_REDIS_URL) does not answer");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("2"))],
+            "not ready: the shared store (MEND_REDIS_URL) does not answer\n",
+        )
+            .into_response();
+    }
     if st.powens.ping().await {
         (StatusCode::OK, "ready\n").into_response()
     } else {
@@ -442,11 +479,34 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
+/// `/metrics` on the main listener: only with `MEND_METRICS_TOKEN`, and only to who
+/// presents it (404 without one configured, as if the route did not exist).
+async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    match &st.settings.metrics_token {
+        None => ApiError::NotFound.into_response(),
+        Some(token) if !token.accepts(&headers) => {
+            ApiError::Unauthorized("metrics token").into_response()
+        }
+        Some(_) => metrics_text(&st),
+    }
+}
+
+/// The router of `MEND_METRICS_LISTEN`: `/metrics` without a token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(st): State<AppState>| async move { metrics_text(&st) }),
+        )
+        .fallback(api_not_found)
+        .with_state(state)
+}
+
+fn metrics_text(st: &AppState) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
         )],
         st.metrics.render(),
     )
