@@ -22,7 +22,8 @@ cargo xtask <command>
 commands:
   setup            install the toolchain pieces that are missing (wasm32 target, trunk,
                    wasm-bindgen-cli, wasm-opt from npm, chromium + chromedriver,
-                   firefox-esr + geckodriver, the e2e Node packages)
+                   firefox-esr + geckodriver, redis-server + haproxy, the e2e Node
+                   packages)
   dev              run the proxy in sandbox mode and `trunk serve`; open the printed URL
   test             fmt, clippy (host + wasm), host tests, browser tests in Chromium and
                    Firefox, release build, end-to-end tests; stops at the first failure
@@ -30,6 +31,8 @@ commands:
   bench proxy      proxy latency, throughput, upstream calls while watching, memory
   bench upstream   Powens requests a minute (fair use): a watched `bug` connection,
                    100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
+  bench cluster    3 replicas + Redis + HAProxy vs 1 replica: upstream GETs per interval,
+                   change latency p50/p99, RSS per replica, Redis commands/s [--quick]
 ";
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         ["bench", "widget"] => bench::widget(),
         ["bench", "proxy", rest @ ..] => bench::proxy(rest),
         ["bench", "upstream", rest @ ..] => bench::upstream(rest),
+        ["bench", "cluster", rest @ ..] => bench::cluster(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

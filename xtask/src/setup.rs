@@ -7,7 +7,15 @@ use std::time::Instant;
 
 /// trunk 0.22.1 declares rust-version 1.96.1; it builds and works with our 1.95.
 const TRUNK_VERSION: &str = "0.22.1";
-const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "firefox-esr"];
+/// Browsers and drivers for the browser tiers; `redis-server` and `haproxy` for the
+/// cluster tier of the end-to-end suite (e2e/cluster.test.mjs).
+const APT_PACKAGES: [&str; 5] = [
+    "chromium",
+    "chromium-driver",
+    "firefox-esr",
+    "redis-server",
+    "haproxy",
+];
 
 pub fn run_setup() -> Result {
     let start = Instant::now();
@@ -27,7 +35,7 @@ pub fn run_setup() -> Result {
         )?);
     }
 
-    // 2. Browsers and drivers from Debian.
+    // 2. Browsers, drivers, Redis and HAProxy from Debian.
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
         .copied()

@@ -95,13 +95,13 @@ pub fn run_tests() -> Result {
     )?;
     check(
         &mut checks,
-        "build mend-proxy",
-        cmd("cargo").args(["build", "-p", "mend-proxy"]),
+        "build mend-proxy and mend-sandbox",
+        cmd("cargo").args(["build", "-p", "mend-proxy", "-p", "mend-sandbox"]),
     )?;
 
     let target = target_dir();
     let (out, took) = run_capture(
-        "end to end: Playwright + Chromium against mend-proxy (sandbox mode)",
+        "end to end: Playwright + Chromium against mend-proxy (sandbox mode), and the cluster",
         cmd("node")
             .args([
                 "--test",
@@ -110,6 +110,8 @@ pub fn run_tests() -> Result {
                 "e2e/",
             ])
             .env("MEND_PROXY_BIN", target.join("debug/mend-proxy"))
+            // The cluster tier's shared Powens.
+            .env("MEND_SANDBOX_BIN", target.join("debug/mend-sandbox"))
             .env("MEND_WIDGET_DIR", root().join("dist")),
     )?;
     let passed = node_passed(&out);
