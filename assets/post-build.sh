@@ -1,6 +1,9 @@
 #!/bin/sh
-# Trunk post_build hook: gives the element's files content-hashed names and writes
-# mend.js (the stable, uncached entry point) from assets/mend.template.js.
+# Trunk post_build hook: gives the element's files content-hashed names, writes
+# mend.js (the stable, uncached entry point) from assets/mend.template.js and, on
+# release builds, brotli and gzip copies of every file (assets/compress.mjs), which
+# mend-proxy serves by Accept-Encoding. Dev builds (`trunk serve`) skip compressing:
+# brotli at quality 11 on a multi-megabyte debug wasm would slow every rebuild.
 #
 # Trunk builds the element's wasm as a "worker" (its only way to build a second wasm
 # without loading it into index.html), and workers get no hash: we add one here.
@@ -25,3 +28,7 @@ sed -e "s/__MEND_GLUE__/mend-element-$h.js/" \
     -e "s/__MEND_CSS__/mend-$c.css/" \
     "${TRUNK_SOURCE_DIR:?}/assets/mend.template.js" > mend.js
 echo "post-build: mend.js -> mend-element-$h.js, mend-element-${h}_bg.wasm, mend-$c.css"
+
+if [ "${TRUNK_PROFILE:-}" = release ]; then
+  node "$TRUNK_SOURCE_DIR/assets/compress.mjs" .
+fi

@@ -141,8 +141,21 @@ test('decoupled: a refusal in the bank app is shown and can be retried', async (
 });
 
 test('validating: the widget waits and shows the outcome without a click', async () => {
-  const page = await demo(106, 'validating');
-  assert.equal(await page.locator(`${sel(106)} [data-action]`).count(), 0, 'nothing to click');
+  // The sandbox's clock is held while the panel is looked at: on a loaded machine
+  // the demo's 3 s of validating can be over before the page has even loaded.
+  const clock = (init) => fetch(`${proxy.base}/sandbox/_sandbox/clock`, init);
+  assert.equal((await clock({
+    method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ now_ms: Date.now() }),
+  })).status, 200);
+  let page;
+  try {
+    await resetSandbox(proxy.base);
+    page = await demo(106, 'validating');
+    assert.equal(await page.locator(`${sel(106)} [data-action]`).count(), 0, 'nothing to click');
+  } finally {
+    assert.equal((await clock({ method: 'DELETE' })).status, 200);
+  }
   await waitState(page, 106, 'ok', 30000);
   await page.close();
 });

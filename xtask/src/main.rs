@@ -1,65 +1,91 @@
 //! `cargo xtask`: the one entry point for every task, so that what CI runs is exactly
 //! what a developer runs.
 //!
-//! - `cargo xtask setup`: install what is missing on a fresh Debian machine (idempotent).
-//! - `cargo xtask dev`: the proxy in sandbox mode + `trunk serve`; Ctrl-C stops both.
-//! - `cargo xtask test`: every check and test tier, failing on the first failure.
+//! - `cargo xtask dev`: set-up, then the proxy in sandbox mode + `trunk serve`.
+//! - `cargo xtask test`: set-up, then every check and test tier, failing on the first.
+//! - `cargo xtask setup`: set-up alone (install what is missing; idempotent).
 //! - `cargo xtask bench widget|proxy|upstream`: figures for the size, latency and
 //!   fair-use targets.
+//! - `cargo xtask screenshots [LANG…]`: refresh `docs/screenshots/`.
 //!
-//! Deliberately std-only: it is built before anything else, on every machine.
+//! Every child runs in its own process group and is stopped, with all it started,
+//! however xtask ends (`procs`). Nearly std-only, since it is built before anything
+//! else on every machine: signal-hook is its one dependency.
 
 mod bench;
+mod deny;
+mod dev;
+mod procs;
+mod screenshots;
 mod setup;
 mod test;
+mod tree;
 mod util;
+mod wire;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "\
+fn usage() -> String {
+    format!(
+        "\
 cargo xtask <command>
 
 commands:
-  setup            install the toolchain pieces that are missing (wasm32 target, trunk,
-                   wasm-bindgen-cli, wasm-opt from npm, chromium + chromedriver,
-                   firefox-esr + geckodriver, redis-server + haproxy, the e2e Node
-                   packages)
-  dev              run the proxy in sandbox mode and `trunk serve`; open the printed URL
-  test             fmt, clippy (host + wasm), host tests, browser tests in Chromium and
-                   Firefox, release build, end-to-end tests; stops at the first failure
-  bench widget     release build; raw and gzip bytes of the widget's wasm, js and css
+  dev [--release]  set-up, then the proxy in sandbox mode (127.0.0.1:8787) beside
+                   `trunk serve` (http://127.0.0.1:8080/widget/); Ctrl-C stops both
+  test             set-up, then fmt, clippy (host + wasm), cargo deny, host tests,
+                   browser tests in Chromium and Firefox, release build, size on the
+                   wire, end-to-end tests; stops at the first failure
+  setup            install what is missing, and nothing else: {}
+  bench widget     the element's bytes on the wire (br, gzip, identity) per file, from
+                   the release proxy
   bench proxy      proxy latency, throughput, upstream calls while watching, memory
   bench upstream   Powens requests a minute (fair use): a watched `bug` connection,
                    100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
-  bench cluster    3 replicas + Redis + HAProxy vs 1 replica: upstream GETs per interval,
-                   change latency p50/p99, RSS per replica, Redis commands/s [--quick]
-";
+  screenshots [LANG…]
+                   refresh docs/screenshots/ (default: en)
+",
+        setup::summary()
+    )
+}
 
 fn main() -> ExitCode {
+    if let Err(e) = procs::init() {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["setup"] => setup::run_setup(),
-        ["dev"] => util::dev(),
-        ["test"] => test::run_tests(),
-        ["bench", "widget"] => bench::widget(),
-        ["bench", "proxy", rest @ ..] => bench::proxy(rest),
-        ["bench", "upstream", rest @ ..] => bench::upstream(rest),
-        ["bench", "cluster", rest @ ..] => bench::cluster(rest),
-        ["help" | "--help" | "-h"] | [] => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        _ => {
-            eprint!("unknown command\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let result = std::panic::catch_unwind(|| match args.as_slice() {
+        ["setup"] => Some(setup::ensure()),
+        ["dev", rest @ ..] => Some(dev::dev(rest)),
+        ["test"] => Some(test::run_tests()),
+        ["bench", "widget"] => Some(bench::widget()),
+        ["bench", "proxy", rest @ ..] => Some(bench::proxy(rest)),
+        ["bench", "upstream", rest @ ..] => Some(bench::upstream(rest)),
+        ["bench", "cluster", rest @ ..] => Some(bench::cluster(rest)),
+        ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
+        _ => None,
+    });
+    // A child stopped by the signal watcher looks like a failure here: let the watcher
+    // end the process with 128 + the signal instead.
+    procs::park_if_stopping();
+    // However it went, nothing xtask started outlives it.
+    procs::stop_all();
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Ok(Some(Ok(()))) => ExitCode::SUCCESS,
+        Ok(Some(Err(e))) => {
             eprintln!("\nxtask: {e}");
             ExitCode::FAILURE
         }
+        Ok(None) if matches!(args.as_slice(), ["help" | "--help" | "-h"] | []) => {
+            print!("{}", usage());
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            eprint!("unknown command\n\n{}", usage());
+            ExitCode::from(2)
+        }
+        Err(_) => ExitCode::FAILURE,
     }
 }

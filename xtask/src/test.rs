@@ -1,8 +1,11 @@
-//! `cargo xtask test`: everything, in order of cost, stopping at the first failure and
-//! printing what ran. Browser tiers that execute zero tests fail.
+//! `cargo xtask test`: set-up, then everything, in order of cost, stopping at the
+//! first failure and printing what ran. Browser tiers that execute zero tests fail.
+//! The element's size on the wire is gated (deterministic, unlike timings), and the
+//! run must leave the checkout's tracked and untracked files as it found them.
 
-use crate::setup::require_build_tools;
-use crate::util::{Result, cmd, fmt_duration, root, run, run_capture, target_dir, which};
+use crate::procs::{run, run_capture};
+use crate::util::{Result, cmd, fmt_duration, root, target_dir, which};
+use crate::{deny, setup, tree, wire};
 use std::time::{Duration, Instant};
 
 const WASM: &str = "wasm32-unknown-unknown";
@@ -16,9 +19,10 @@ struct Tier {
 
 pub fn run_tests() -> Result {
     let start = Instant::now();
-    require_build_tools()?;
+    setup::ensure()?;
+    let before = tree::snapshot();
     let mut tiers: Vec<Tier> = Vec::new();
-    let mut checks: Vec<(&'static str, Duration)> = Vec::new();
+    let mut checks: Vec<(String, Duration)> = Vec::new();
 
     check(
         &mut checks,
@@ -61,6 +65,9 @@ pub fn run_tests() -> Result {
         ]),
     )?;
 
+    let took = deny::check()?;
+    checks.push((deny::summary(), took));
+
     tiers.push(cargo_tier(
         "host: model, sandbox, proxy, xtask",
         cmd("cargo").args(["test"]),
@@ -100,6 +107,32 @@ pub fn run_tests() -> Result {
     )?;
 
     let target = target_dir();
+    let proxy_bin = target.join("debug/mend-proxy");
+    let gate = Instant::now();
+    let (proxy, addr) = wire::start_proxy(&proxy_bin, &root().join("dist"))?;
+    let figures = wire::measure(addr);
+    drop(proxy);
+    let figures = figures?;
+    println!("\n==> size on the wire (as a browser gets it, from mend-proxy)\n");
+    print!("{}", figures.table());
+    println!("{}", figures.verdict());
+    if figures.browser_total() > wire::BUDGET {
+        return Err(format!(
+            "the element is {} B on the wire, over the {} B budget (table above)",
+            figures.browser_total(),
+            wire::BUDGET
+        ));
+    }
+    checks.push((
+        format!(
+            "size on the wire: {} of {} B (br)",
+            figures.browser_total(),
+            wire::BUDGET
+        ),
+        gate.elapsed(),
+    ));
+
+    let shots = target.join("screenshots");
     let (out, took) = run_capture(
         "end to end: Playwright + Chromium against mend-proxy (sandbox mode), and the cluster",
         cmd("node")
@@ -109,10 +142,17 @@ pub fn run_tests() -> Result {
                 "--test-reporter=spec",
                 "e2e/",
             ])
-            .env("MEND_PROXY_BIN", target.join("debug/mend-proxy"))
+            .env("MEND_PROXY_BIN", &proxy_bin)
             // The cluster tier's shared Powens.
             .env("MEND_SANDBOX_BIN", target.join("debug/mend-sandbox"))
-            .env("MEND_WIDGET_DIR", root().join("dist")),
+            .env("MEND_WIDGET_DIR", root().join("dist"))
+            // Screenshots of a test run go to the build folder; only `cargo xtask
+            // screenshots` writes docs/screenshots.
+            .env("MEND_SCREENSHOTS_DIR", &shots)
+            .env(
+                "MEND_XTASK_BIN",
+                std::env::current_exe().map_err(|e| e.to_string())?,
+            ),
     )?;
     let passed = node_passed(&out);
     if passed == 0 {
@@ -124,21 +164,27 @@ pub fn run_tests() -> Result {
         took,
     });
 
-    println!("\n{:-<64}", "");
+    tree::unchanged_since(&before)?;
+    checks.push((
+        "the checkout is as the run found it".to_owned(),
+        Duration::ZERO,
+    ));
+
+    println!("\n{:-<72}", "");
     for (name, took) in &checks {
-        println!("{name:<44} ok   {:>9}", fmt_duration(*took));
+        println!("{name:<52} ok   {:>9}", fmt_duration(*took));
     }
     let mut total = 0;
     for t in &tiers {
         println!(
-            "{:<44} {:>4} passed {:>9}",
+            "{:<52} {:>4} passed {:>9}",
             t.name,
             t.passed,
             fmt_duration(t.took)
         );
         total += t.passed;
     }
-    println!("{:-<64}", "");
+    println!("{:-<72}", "");
     println!(
         "all checks and tests passed in {}",
         fmt_duration(start.elapsed())
@@ -148,11 +194,11 @@ pub fn run_tests() -> Result {
 }
 
 fn check(
-    checks: &mut Vec<(&'static str, Duration)>,
+    checks: &mut Vec<(String, Duration)>,
     what: &'static str,
     c: &mut std::process::Command,
 ) -> Result {
-    checks.push((what, run(what, c)?));
+    checks.push((what.to_owned(), run(what, c)?));
     Ok(())
 }
 

@@ -1,9 +1,9 @@
-//! Shared helpers: the project root, the tool environment, running commands with timing.
+//! Shared helpers: the project root, the tool environment, tool versions.
+//! (Running commands lives in `procs`, which owns every child process.)
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 pub type Result<T = ()> = std::result::Result<T, String>;
 
@@ -15,22 +15,37 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `$HOME/.cargo/bin`, where `cargo install` puts trunk, wasm-bindgen and geckodriver.
-pub fn cargo_bin() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
-        });
-    home.join("bin")
+fn home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
 }
 
-/// The environment every tool runs in: npm's tools (wasm-opt 132) and cargo's installed
-/// binaries first on PATH, and trunk's update check off (the crates.io API is
-/// unreachable here). Applied through `Command::env`, since `std::env::set_var` is
-/// `unsafe` in edition 2024 and this workspace forbids unsafe code.
+/// `$CARGO_HOME/bin` (default `~/.cargo/bin`), where `cargo install` puts trunk,
+/// wasm-bindgen and the other cargo tools, and where set-up links npm's wasm-opt.
+pub fn cargo_bin() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cargo"))
+        .join("bin")
+}
+
+/// Trunk's own tool cache (`$XDG_CACHE_HOME/trunk`, default `~/.cache/trunk`): where it
+/// looks for a tool of the pinned version before it would download one.
+pub fn trunk_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .unwrap_or_else(|| home().join(".cache"))
+        .join("trunk")
+}
+
+/// The environment every tool runs in: cargo's installed binaries first on PATH (as
+/// in a shell set up by rustup; npm's `node_modules/.bin` is deliberately *not* added,
+/// so that Trunk finds wasm-opt exactly as it does when run by hand), and trunk's
+/// update check off (the crates.io API is unreachable here). Applied through
+/// `Command::env`, since `std::env::set_var` is `unsafe` in edition 2024 and this
+/// workspace forbids unsafe code.
 pub fn tool_path() -> std::ffi::OsString {
-    let mut paths = vec![root().join("node_modules/.bin"), cargo_bin()];
+    let mut paths = vec![cargo_bin()];
     if let Some(p) = std::env::var_os("PATH") {
         paths.extend(std::env::split_paths(&p));
     }
@@ -84,57 +99,6 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
-/// Runs a command to completion, streaming its output; fails with its description.
-pub fn run(what: &str, c: &mut Command) -> Result<Duration> {
-    println!("\n==> {what}");
-    let start = Instant::now();
-    let status = c
-        .status()
-        .map_err(|e| format!("{what}: could not start {:?}: {e}", c.get_program()))?;
-    let took = start.elapsed();
-    if status.success() {
-        println!("<== {what}: ok ({})", fmt_duration(took));
-        Ok(took)
-    } else {
-        Err(format!(
-            "{what} failed ({status}) after {}",
-            fmt_duration(took)
-        ))
-    }
-}
-
-/// Runs a command, streaming its stdout while keeping it, and returns it.
-pub fn run_capture(what: &str, c: &mut Command) -> Result<(String, Duration)> {
-    println!("\n==> {what}");
-    let start = Instant::now();
-    let mut child = c
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{what}: could not start {:?}: {e}", c.get_program()))?;
-    let mut all = String::new();
-    if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out)
-            .lines()
-            .map_while(std::result::Result::ok)
-        {
-            println!("{line}");
-            all.push_str(&line);
-            all.push('\n');
-        }
-    }
-    let status = child.wait().map_err(|e| format!("{what}: {e}"))?;
-    let took = start.elapsed();
-    if status.success() {
-        println!("<== {what}: ok ({})", fmt_duration(took));
-        Ok((all, took))
-    } else {
-        Err(format!(
-            "{what} failed ({status}) after {}",
-            fmt_duration(took)
-        ))
-    }
-}
-
 /// The version of `crate_name` recorded in Cargo.lock (first match).
 pub fn locked_version(crate_name: &str) -> Option<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).ok()?;
@@ -142,56 +106,4 @@ pub fn locked_version(crate_name: &str) -> Option<String> {
     let start = lock.find(&needle)? + needle.len();
     let end = lock[start..].find('"')? + start;
     Some(lock[start..end].to_owned())
-}
-
-/// Kills a child process (best effort) and reaps it.
-pub fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// `cargo xtask dev`: the proxy in sandbox mode on :8787 and `trunk serve` on :8080.
-pub fn dev() -> Result {
-    crate::setup::require_build_tools()?;
-    run(
-        "build mend-proxy",
-        cmd("cargo").args(["build", "--quiet", "-p", "mend-proxy"]),
-    )?;
-    let target = target_dir();
-    let mut proxy = cmd(target
-        .join("debug/mend-proxy")
-        .to_str()
-        .unwrap_or("mend-proxy"))
-    .args(["serve"])
-    .env("MEND_WIDGET_DIR", root().join("dist"))
-    .env_remove("POWENS_API_URL")
-    .spawn()
-    .map_err(|e| format!("could not start mend-proxy: {e}"))?;
-    let mut trunk = match cmd("trunk").args(["serve", "--offline"]).spawn() {
-        Ok(t) => t,
-        Err(e) => {
-            stop(&mut proxy);
-            return Err(format!("could not start trunk: {e}"));
-        }
-    };
-    println!(
-        "\nMend demo (sandbox mode):\n  http://127.0.0.1:8080/widget/   (trunk serve, rebuilds on change)\n  \
-         http://127.0.0.1:8787/widget/   (the proxy, serving dist/)\n  \
-         http://127.0.0.1:8787/sandbox/bank/app   (the simulated bank app)\nCtrl-C stops both.\n"
-    );
-    // Ctrl-C reaches both children (same process group); when either ends, end the other.
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let proxy_done = proxy.try_wait().ok().flatten();
-        let trunk_done = trunk.try_wait().ok().flatten();
-        if proxy_done.is_some() || trunk_done.is_some() {
-            stop(&mut proxy);
-            stop(&mut trunk);
-            return match (proxy_done, trunk_done) {
-                (Some(s), _) if !s.success() => Err(format!("mend-proxy exited: {s}")),
-                (_, Some(s)) if !s.success() => Err(format!("trunk exited: {s}")),
-                _ => Ok(()),
-            };
-        }
-    }
 }

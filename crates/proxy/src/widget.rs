@@ -1,5 +1,13 @@
 //! The widget's files at `/widget/`, from `MEND_WIDGET_DIR` (tower-http `ServeDir`).
 //!
+//! - Compressed on the wire: the release build writes a brotli and a gzip copy next
+//!   to each file (`x.wasm.br`, `x.wasm.gz`, by `assets/compress.mjs`), and the copy
+//!   the request's `Accept-Encoding` prefers is sent (brotli before gzip at equal
+//!   weight, `q=0` refused, a missing copy falls back to the next, then to the file
+//!   itself), with `Content-Encoding`, `Vary: Accept-Encoding` and the original
+//!   file's `Content-Type`. Nothing is compressed per request.
+//! - Validators: `Last-Modified` and a strong `ETag` per file and encoding, so
+//!   `If-None-Match` / `If-Modified-Since` revalidations answer 304.
 //! - MIME types from the extension (`.wasm` → `application/wasm`).
 //! - `Cache-Control: public, max-age=31536000, immutable` for names carrying a
 //!   content hash (Trunk's `name-<16 hex>.js`, `name-<16 hex>_bg.wasm`), `no-cache`
@@ -33,7 +41,10 @@ pub struct WidgetFiles {
 impl WidgetFiles {
     /// Files from `dir`.
     pub fn new(dir: PathBuf) -> Self {
-        let serve = ServeDir::new(&dir).append_index_html_on_directories(true);
+        let serve = ServeDir::new(&dir)
+            .append_index_html_on_directories(true)
+            .precompressed_br()
+            .precompressed_gzip();
         Self { dir, serve }
     }
 }

@@ -282,6 +282,21 @@ pub(crate) fn control_routes() -> axum::Router<Sandbox> {
             get(|State(sb): State<Sandbox>| async move { Json(sb.demo_connections()) }),
         )
         .route(
+            "/_sandbox/clock",
+            get(|| async { Json(Clock::now()) })
+                .put(|Json(c): Json<StopClock>| async move {
+                    if !(0..=MAX_CLOCK_MS).contains(&c.now_ms) {
+                        return Err((StatusCode::BAD_REQUEST, "now_ms: milliseconds since 1970, before the year 10000\n"));
+                    }
+                    crate::stop_clock(Some(c.now_ms));
+                    Ok(Json(Clock::now()))
+                })
+                .delete(|| async {
+                    crate::stop_clock(None);
+                    Json(Clock::now())
+                }),
+        )
+        .route(
             "/_sandbox/connections/{id}/scenario",
             put(
                 |State(sb): State<Sandbox>,
@@ -316,4 +331,29 @@ pub(crate) fn control_routes() -> axum::Router<Sandbox> {
                 },
             ),
         )
+}
+
+/// `PUT /_sandbox/clock` body: stop the clock at this time.
+#[derive(Debug, Deserialize)]
+struct StopClock {
+    now_ms: i64,
+}
+
+/// 9999-12-31T23:59:59.999Z.
+const MAX_CLOCK_MS: i64 = 253_402_300_799_999;
+
+/// `/_sandbox/clock` answer: the sandbox's time, and whether it stands still.
+#[derive(Debug, Serialize)]
+struct Clock {
+    now_ms: i64,
+    stopped: bool,
+}
+
+impl Clock {
+    fn now() -> Self {
+        Self {
+            now_ms: crate::world::now_ms(),
+            stopped: crate::world::stopped_at().is_some(),
+        }
+    }
 }

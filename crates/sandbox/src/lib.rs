@@ -37,7 +37,7 @@
 //! | `GET,POST /bank/app` | the bank app: Approve / Refuse decoupled requests, accept new terms |
 //! | `GET /` | an index page linking the above; `GET /sandbox.css` their style sheet |
 //! | `DELETE /2.0/users/{me\|id}` | deletes the user, their connections and tokens → 204 |
-//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `PUT /_sandbox/connections/{id}/scenario`, `POST /_sandbox/users/{id}/revoke-tokens`, `POST /_sandbox/connections/{id}/retry-now` | control routes (not logged, never faulted) |
+//! | `GET,DELETE /_sandbox/requests`, `PUT /_sandbox/faults`, `POST /_sandbox/reset`, `GET /_sandbox/connections`, `PUT /_sandbox/connections/{id}/scenario`, `POST /_sandbox/users/{id}/revoke-tokens`, `POST /_sandbox/connections/{id}/retry-now`, `GET,PUT,DELETE /_sandbox/clock` | control routes (not logged, never faulted) |
 //!
 //! Every `/2.0` request is recorded ([`Sandbox::requests`]); [`Faults`] apply to the
 //! JSON API under `/2.0` only, never to HTML pages or control routes. Bodies may be
@@ -201,6 +201,19 @@ impl SandboxConfig {
             webhooks: None,
         }
     }
+}
+
+/// Stops the sandbox's clock at `at_ms` (milliseconds since the Unix epoch), or with
+/// `None` lets it follow the system clock again. While it is stopped, everything the
+/// sandbox dates (`last_update`, `next_try`, `expire`, token and code lifetimes) is
+/// reckoned from that instant and nothing settles by itself, so pages showing its dates
+/// look the same on every run (`PUT /_sandbox/clock {"now_ms": …}`, then
+/// `POST /_sandbox/reset` to date the demo data set from it). The clock is the
+/// process's: every sandbox in it shares it, so stop it only in a process that runs one
+/// (mend-proxy in sandbox mode, mend-sandbox, a test binary of its own).
+pub fn stop_clock(at_ms: Option<i64>) {
+    world::stop_clock(at_ms);
+    tracing::info!(?at_ms, "sandbox clock stopped (None: runs again)");
 }
 
 /// A simulated Powens. Cheap to clone (shared state).

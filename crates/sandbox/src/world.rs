@@ -12,13 +12,32 @@ use mend_model::{
     Connection, ConnectionSource, ConnectionState as S, Connector, ConnectorField, PowensDateTime,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// Milliseconds since the Unix epoch.
+/// The stopped clock's time (ms since the epoch), `i64::MIN` when the clock runs.
+static STOPPED_AT_MS: AtomicI64 = AtomicI64::new(i64::MIN);
+
+/// Milliseconds since the Unix epoch: the system clock, unless it is stopped
+/// ([`stop_clock`]).
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    match STOPPED_AT_MS.load(Ordering::Relaxed) {
+        i64::MIN => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        stopped => stopped,
+    }
+}
+
+/// Stops the sandbox clock at `at_ms` (`Some`), or lets it run again (`None`).
+/// Process-wide: one clock for every sandbox of the process (see `crate::stop_clock`).
+pub(crate) fn stop_clock(at_ms: Option<i64>) {
+    STOPPED_AT_MS.store(at_ms.unwrap_or(i64::MIN), Ordering::Relaxed);
+}
+
+/// Where the clock is stopped, if it is.
+pub(crate) fn stopped_at() -> Option<i64> {
+    Some(STOPPED_AT_MS.load(Ordering::Relaxed)).filter(|&t| t != i64::MIN)
 }
 
 /// Now in RFC 3339 UTC, to the second (`2026-12-01T10:00:00Z`).
