@@ -27,6 +27,9 @@ sed -e "s/__MEND_GLUE__/mend-element-$h.js/" \
     -e "s/__MEND_WASM__/mend-element-${h}_bg.wasm/" \
     -e "s/__MEND_CSS__/mend-$c.css/" \
     "${TRUNK_SOURCE_DIR:?}/assets/mend.template.js" > mend.js
+# The TypeScript declarations, next to mend.js under stable names.
+cp "${TRUNK_SOURCE_DIR:?}/assets/mend.d.ts" "${TRUNK_SOURCE_DIR:?}/assets/mend-react.d.ts" \
+   "${TRUNK_SOURCE_DIR:?}/assets/mend-vue.d.ts" .
 echo "post-build: mend.js -> mend-element-$h.js, mend-element-${h}_bg.wasm, mend-$c.css"
 
 if [ "${TRUNK_PROFILE:-}" = release ]; then

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 /// `GET /api/v1/connections/{id}`: what the widget shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionStatus {
     /// The connection id.
     pub id: i64,
@@ -56,8 +57,19 @@ pub struct ConnectionStatus {
     pub renew: bool,
 }
 
+/// `GET /api/v1/connections`: every connection of the session user, each exactly as
+/// `GET /api/v1/connections/{id}` answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionStatusList {
+    /// The connections, in Powens' order.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+}
+
 /// One source's state, in a [`ConnectionStatus`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceStatus {
     /// Source name (`openapi`, `directaccess`, ...).
     pub name: String,
@@ -132,6 +144,7 @@ impl ConnectionStatus {
 
 /// `POST /api/v1/connections/{id}/fields` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldsSubmission {
     /// Field name → value. Names must be among the connection's current `fields`.
     pub values: BTreeMap<String, String>,
@@ -139,6 +152,7 @@ pub struct FieldsSubmission {
 
 /// `POST …/reconnect-url` and `POST …/webauth-url` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedirectRequest {
     /// Where the user comes back to; must be in `MEND_REDIRECT_URIS` exactly.
     pub redirect_uri: String,
@@ -159,6 +173,7 @@ crate::wire_names! {
 
 /// Answer of `POST …/reconnect-url` and `POST …/webauth-url`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedirectUrl {
     /// Which flow this is.
     pub kind: RedirectKind,
@@ -168,6 +183,7 @@ pub struct RedirectUrl {
 
 /// `POST /api/v1/callback` body: the query parameters found on the redirect URI.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackRequest {
     /// The signed state the proxy put on the redirect (required).
     #[serde(default)]
@@ -200,6 +216,7 @@ crate::wire_names! {
 
 /// Answer of `POST /api/v1/callback`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackResult {
     /// The connection the redirect was for (from the signed state).
     pub connection_id: i64,
@@ -400,6 +417,7 @@ crate::wire_names! {
 
 /// Every error answer: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -407,6 +425,7 @@ pub struct ErrorBody {
 
 /// The inside of an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable machine code.
     pub code: ErrorCode,

@@ -21,6 +21,8 @@ pub mod datetime;
 pub mod fields;
 mod loose;
 mod names;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod powens;
 pub mod state;
 

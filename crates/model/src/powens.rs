@@ -147,6 +147,7 @@ pub struct ConnectionSource {
 
 /// A field a connector or connection asks the user to fill (`ConnectorField`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectorField {
     /// Key to post the value under.
     pub name: String,
@@ -302,6 +303,7 @@ impl<'de> Deserialize<'de> for FieldType {
 
 /// One choice of a `list` field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldValue {
     /// What to show (`null` reads as empty: show the value then).
     #[serde(default, deserialize_with = "loose::string")]

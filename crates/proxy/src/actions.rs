@@ -135,6 +135,22 @@ async fn offered(st: &AppState, user: i64, id: i64) -> Result<Vec<Action>, ApiEr
 }
 
 /// `POST /api/v1/connections/{id}/fields`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections/{id}/fields",
+    tag = "connections",
+    params(("id" = i64, Path, description = "The Powens connection id")),
+    request_body = FieldsSubmission,
+    responses(
+        (status = 200, description = "The connection after the bank got the values", body = ConnectionStatus),
+        (status = 400, description = "`bad_request`", body = mend_model::api::ErrorBody),
+        (status = 404, description = "`not_found`", body = mend_model::api::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = mend_model::api::ErrorBody),
+        (status = 403, description = "`agent_status_required`: credentials cannot be collected here", body = mend_model::api::ErrorBody),
+        (status = 409, description = "`conflict` (no fields to submit now) or `action_in_flight`", body = mend_model::api::ErrorBody),
+        (status = 422, description = "`invalid_fields` (nothing reached Powens), `credentials_rejected` or `bank_refused`", body = mend_model::api::ErrorBody),
+    )
+)]
 pub async fn submit_fields(
     State(st): State<AppState>,
     session: Session,
@@ -173,6 +189,20 @@ pub async fn submit_fields(
 }
 
 /// `POST /api/v1/connections/{id}/resume`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections/{id}/resume",
+    tag = "connections",
+    params(("id" = i64, Path, description = "The Powens connection id")),
+    responses(
+        (status = 200, description = "The connection after the background resume was asked", body = ConnectionStatus),
+        (status = 400, description = "`bad_request`", body = mend_model::api::ErrorBody),
+        (status = 404, description = "`not_found`", body = mend_model::api::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = mend_model::api::ErrorBody),
+        (status = 409, description = "`conflict` (nothing to resume) or `action_in_flight`", body = mend_model::api::ErrorBody),
+        (status = 422, description = "`bank_refused`", body = mend_model::api::ErrorBody),
+    )
+)]
 pub async fn resume(
     State(st): State<AppState>,
     session: Session,
@@ -197,6 +227,20 @@ pub async fn resume(
 /// `POST /api/v1/connections/{id}/sync`: only in the states that offer it (a fine
 /// connection, `SCARequired`, `actionNeeded`); elsewhere a sync with the user
 /// present would start a bank login nobody asked for.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections/{id}/sync",
+    tag = "connections",
+    params(("id" = i64, Path, description = "The Powens connection id")),
+    responses(
+        (status = 200, description = "The connection after the synchronisation was asked", body = ConnectionStatus),
+        (status = 400, description = "`bad_request`", body = mend_model::api::ErrorBody),
+        (status = 404, description = "`not_found`", body = mend_model::api::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = mend_model::api::ErrorBody),
+        (status = 409, description = "`sync_refused`, `conflict` or `action_in_flight`", body = mend_model::api::ErrorBody),
+        (status = 422, description = "`credentials_rejected` or `bank_refused`", body = mend_model::api::ErrorBody),
+    )
+)]
 pub async fn sync(
     State(st): State<AppState>,
     session: Session,

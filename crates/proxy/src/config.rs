@@ -57,6 +57,8 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Print a widget session (a JWT signed with `MEND_SESSION_SECRET`).
     Session(SessionArgs),
+    /// Print the OpenAPI 3.1 description of the HTTP API (`docs/openapi.json`).
+    Openapi,
 }
 
 /// Options of `mend-proxy serve` (each also an environment variable).
@@ -691,7 +693,7 @@ mod tests {
         let cli = Cli::try_parse_from(all).expect("parses");
         match cli.command {
             Command::Serve(a) => Config::from_args(*a),
-            Command::Session(_) => unreachable!("serve was asked"),
+            Command::Session(_) | Command::Openapi => unreachable!("serve was asked"),
         }
     }
 

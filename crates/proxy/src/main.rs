@@ -1,4 +1,5 @@
-//! `mend-proxy serve` runs the proxy; `mend-proxy session` prints a widget session.
+//! `mend-proxy serve` runs the proxy; `mend-proxy session` prints a widget session;
+//! `mend-proxy openapi` prints the API's OpenAPI document.
 //! Everything lives in the library; a bad configuration exits with code 2.
 
 use clap::Parser as _;
@@ -33,6 +34,10 @@ fn main() -> ExitCode {
                 "{}",
                 SessionKeys::new(&secret).mint(args.user, connections, args.ttl)
             );
+            ExitCode::SUCCESS
+        }
+        Command::Openapi => {
+            print!("{}", mend_proxy::openapi::document());
             ExitCode::SUCCESS
         }
         Command::Serve(args) => {

@@ -16,9 +16,14 @@
 //! finished, so it never answers the pre-action state, and no such read is left
 //! behind to be joined later.
 //!
+//! The list of a user's connections (`GET /api/v1/connections`) is coalesced the
+//! same way, per user, in [`list`].
+//!
 //! The flight runs in its own task: a caller that goes away (a closed tab) does not
 //! cancel it for the others. Its answer is also [published](Watchers::publish) to the
 //! connection's long-polls, stamped with the time it started, as every fresh read is.
+
+mod list;
 
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -46,6 +51,10 @@ pub struct Reads {
 #[derive(Debug)]
 struct Inner {
     flights: Mutex<HashMap<Key, Flight>>,
+    /// List reads in progress, per user (see [`list`]).
+    lists: Mutex<HashMap<i64, list::ListFlight>>,
+    /// The ids of each user's last list, and when it was read.
+    listed: Mutex<HashMap<i64, (Instant, Vec<i64>)>>,
     powens: PowensClient,
     watchers: Watchers,
     view: Arc<View>,
@@ -77,6 +86,8 @@ impl Reads {
         Self {
             inner: Arc::new(Inner {
                 flights: Mutex::new(HashMap::new()),
+                lists: Mutex::new(HashMap::new()),
+                listed: Mutex::new(HashMap::new()),
                 powens,
                 watchers,
                 view,
@@ -133,6 +144,7 @@ impl Reads {
 
     fn detach(&self, key: Key) {
         self.lock().remove(&key);
+        self.detach_list(key.0);
     }
 
     fn join(&self, user: i64, id: i64) -> watch::Receiver<Option<ReadResult>> {

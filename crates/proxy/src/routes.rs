@@ -1,5 +1,5 @@
 //! The router and the handlers of docs/api.md (the actions sent to the bank are in
-//! [`crate::actions`]).
+//! [`crate::actions`], leaving for a redirect and coming back in [`crate::redirects`]).
 
 use axum::Json;
 use axum::Router;
@@ -9,20 +9,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use mend_model::api::{
-    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, RedirectKind,
-    RedirectRequest, RedirectUrl,
-};
+use mend_model::api::{ConnectionStatus, ConnectionStatusList};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::AppState;
-use crate::budget::Priority;
-use crate::error::{ApiError, AppJson};
+use crate::error::ApiError;
 use crate::session::Session;
-use crate::{actions, http, widget};
+use crate::{actions, http, redirects, widget};
 
 /// Largest request body, in bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -41,6 +37,7 @@ pub fn router(
     trusted: std::sync::Arc<crate::client_addr::TrustedProxies>,
 ) -> Router {
     let mut api = Router::new()
+        .route("/api/v1/connections", get(list_connections))
         .route("/api/v1/connections/{id}", get(get_connection))
         .route(
             "/api/v1/connections/{id}/fields",
@@ -50,10 +47,14 @@ pub fn router(
         .route("/api/v1/connections/{id}/sync", post(actions::sync))
         .route(
             "/api/v1/connections/{id}/reconnect-url",
-            post(reconnect_url),
+            post(redirects::reconnect_url),
         )
-        .route("/api/v1/connections/{id}/webauth-url", post(webauth_url))
-        .route("/api/v1/callback", post(callback));
+        .route(
+            "/api/v1/connections/{id}/webauth-url",
+            post(redirects::webauth_url),
+        )
+        .route("/api/v1/callback", post(redirects::callback))
+        .route("/api/v1/openapi.json", get(crate::openapi::serve));
     if state.settings.sandbox.is_some() {
         api = api
             .route("/api/v1/demo/connections", get(demo_connections))
@@ -156,7 +157,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
 }
 
 /// `?wait=N&since=S`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Seconds to wait for a change (≤ 30; more is capped).
     pub wait: Option<u64>,
@@ -164,6 +166,41 @@ pub struct WaitQuery {
     pub since: Option<String>,
 }
 
+/// Every connection of the session user (only the claimed ones when the session
+/// names some), from one upstream list shared like a plain read (see `reads`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections",
+    tag = "connections",
+    responses(
+        (status = 200, description = "Every connection of the session user (only the claimed ones when the session names some)", body = mend_model::api::ConnectionStatusList),
+        (status = 404, description = "`not_found`: Powens does not know the session user", body = mend_model::api::ErrorBody),
+    )
+)]
+async fn list_connections(
+    State(st): State<AppState>,
+    session: Session,
+) -> Result<Json<ConnectionStatusList>, ApiError> {
+    let all = st.reads.list(session.user).await?;
+    Ok(Json(ConnectionStatusList {
+        connections: all
+            .into_iter()
+            .filter(|s| session.may_touch(s.id))
+            .collect(),
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections/{id}",
+    tag = "connections",
+    params(("id" = i64, Path, description = "The Powens connection id"), WaitQuery),
+    responses(
+        (status = 200, description = "The connection's status (after a long-poll: when it changed, or when the wait ended)", body = ConnectionStatus),
+        (status = 400, description = "`bad_request`: a bad `since` or query", body = mend_model::api::ErrorBody),
+        (status = 404, description = "`not_found`: no such connection for this session (or deleted)", body = mend_model::api::ErrorBody),
+    )
+)]
 async fn get_connection(
     State(st): State<AppState>,
     session: Session,
@@ -206,220 +243,32 @@ async fn get_connection(
     }
 }
 
-/// Checks the redirect URI and language of a redirect request.
-fn redirect_target(st: &AppState, req: &RedirectRequest) -> Result<String, ApiError> {
-    if !st.settings.redirect_uris.contains(&req.redirect_uri) {
-        return Err(ApiError::RedirectNotAllowed);
-    }
-    let lang = req.lang.as_deref().unwrap_or("en");
-    if !LANGS.contains(&lang) {
-        return Err(ApiError::BadRequest("unsupported `lang`".into()));
-    }
-    Ok(lang.to_owned())
-}
-
-async fn reconnect_url(
-    State(st): State<AppState>,
-    session: Session,
-    ConnId(id): ConnId,
-    AppJson(body): AppJson<RedirectRequest>,
-) -> Result<Json<RedirectUrl>, ApiError> {
-    session.check(id)?;
-    let lang = redirect_target(&st, &body)?;
-    // Ownership first: no code is minted for a connection that is not the user's.
-    st.powens
-        .connection(session.user, id, Priority::User)
-        .await?;
-    let code = st.powens.single_access_code(session.user).await?;
-    let state = st
-        .states
-        .issue(session.user, id, RedirectKind::Reconnect)
-        .await
-        .map_err(state_error)?;
-    let base = format!("{}/{lang}/reconnect", st.settings.webview_url);
-    let mut url =
-        url::Url::parse(&base).map_err(|_| ApiError::Internal("bad webview URL".into()))?;
-    url.query_pairs_mut()
-        .append_pair("domain", &st.settings.domain)
-        .append_pair("client_id", st.powens.client_id())
-        .append_pair("code", &code.code)
-        .append_pair("connection_id", &id.to_string())
-        .append_pair("redirect_uri", &body.redirect_uri)
-        .append_pair("state", &state);
-    tracing::info!(connection = id, "reconnect URL issued");
-    Ok(Json(RedirectUrl {
-        kind: RedirectKind::Reconnect,
-        url: url.into(),
-    }))
-}
-
-async fn webauth_url(
-    State(st): State<AppState>,
-    session: Session,
-    ConnId(id): ConnId,
-    AppJson(body): AppJson<RedirectRequest>,
-) -> Result<Json<RedirectUrl>, ApiError> {
-    session.check(id)?;
-    redirect_target(&st, &body)?;
-    let conn = st
-        .powens
-        .connection(session.user, id, Priority::User)
-        .await?;
-    if conn.effective_state().is_none() {
-        return Err(ApiError::Conflict("the connection is fine"));
-    }
-    let source = webauth_source(&conn);
-    let state = st
-        .states
-        .issue(session.user, id, RedirectKind::Webauth)
-        .await
-        .map_err(state_error)?;
-    let answer = st
-        .powens
-        .webauth_url(
-            session.user,
-            id,
-            &body.redirect_uri,
-            &state,
-            source.as_deref(),
-        )
-        .await?;
-    let ok = url::Url::parse(&answer.url).is_ok_and(|u| matches!(u.scheme(), "https" | "http"));
-    if !ok {
-        return Err(
-            crate::upstream::UpstreamError::Malformed("webauth URL is not http(s)".into()).into(),
-        );
-    }
-    tracing::info!(connection = id, "webauth URL issued");
-    Ok(Json(RedirectUrl {
-        kind: RedirectKind::Webauth,
-        url: answer.url,
-    }))
-}
-
-/// The source to authenticate at the bank, on a multi-source connection: the one
-/// that needs it (`webauthRequired` first, then `SCARequired`, then any in error).
-/// `None` for a single source: Powens then takes the connection's.
-fn webauth_source(conn: &mend_model::Connection) -> Option<String> {
-    use mend_model::ConnectionState as S;
-    let sources: Vec<_> = conn
-        .sources
-        .iter()
-        .flatten()
-        .filter(|s| s.disabled.is_none() && !s.name.is_empty())
-        .collect();
-    if sources.len() < 2 {
-        return None;
-    }
-    let rank = |s: &&&mend_model::ConnectionSource| match &s.state {
-        Some(S::WebauthRequired) => 0,
-        Some(S::ScaRequired) => 1,
-        Some(_) => 2,
-        None => 3,
-    };
-    sources
-        .iter()
-        .filter(|s| s.state.is_some())
-        .min_by_key(rank)
-        .map(|s| s.name.clone())
-}
-
-/// A refused state: `invalid_state`, or 503 while the store that remembers spent
-/// states cannot be reached (fail closed; the same return may be presented again).
-fn state_error(e: crate::redirect_state::StateError) -> ApiError {
-    match e {
-        crate::redirect_state::StateError::Unavailable => ApiError::StoreUnavailable,
-        _ => ApiError::InvalidState("refused"),
-    }
-}
-
-/// An error code from a redirect, kept only if it looks like one.
-fn sanitize_error_code(e: &str) -> String {
-    if !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        e.to_owned()
-    } else {
-        "server_error".to_owned()
-    }
-}
-
-async fn callback(
-    State(st): State<AppState>,
-    session: Session,
-    AppJson(body): AppJson<CallbackRequest>,
-) -> Result<Json<CallbackResult>, ApiError> {
-    let state = body
-        .state
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .ok_or(ApiError::InvalidState("missing"))?;
-    // The connection named on the return (webauth's `id_connection`) must be the
-    // state's; a session limited to other connections may not redeem it. A refused
-    // presentation does not burn the state.
-    let returned = body
-        .id_connection
-        .as_deref()
-        .or(body.connection_id.as_deref())
-        .filter(|s| !s.is_empty())
-        .map(|r| r.trim().parse::<i64>().ok());
-    let checked = st
-        .states
-        .check(state, session.user, |c| {
-            session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
-        })
-        .await
-        .map_err(|e| {
-            tracing::warn!(reason = %e, "callback state refused");
-            state_error(e)
-        })?;
-    let claims = checked.claims.clone();
-    let error = body
-        .error
-        .as_deref()
-        .filter(|e| !e.is_empty())
-        .map(sanitize_error_code);
-    let outcome = match error.as_deref() {
-        None => CallbackOutcome::Completed,
-        Some("access_denied") => CallbackOutcome::Cancelled,
-        Some(_) => CallbackOutcome::Failed,
-    };
-    // What happened at the bank is news: no read begun before it may be joined.
-    let _action = st.reads.action(session.user, claims.connection);
-    let started = Instant::now();
-    // Read first, spend after: a Powens blip here leaves the user's return usable.
-    let conn = st
-        .powens
-        .connection(session.user, claims.connection, Priority::User)
-        .await?;
-    st.states.spend(checked).await.map_err(|e| {
-        tracing::warn!(reason = %e, "callback state not spent");
-        state_error(e)
-    })?;
-    tracing::info!(
-        connection = claims.connection,
-        ?outcome,
-        "redirect came back"
-    );
-    Ok(Json(CallbackResult {
-        connection_id: claims.connection,
-        kind: claims.kind,
-        outcome,
-        error,
-        status: answer(&st, session.user, claims.connection, started, &conn),
-    }))
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/demo/connections",
+    tag = "sandbox",
+    responses((status = 200, description = "The sandbox's demo connections (id, state, bank) for the demo page", content_type = "application/json"))
+)]
 async fn demo_connections(State(st): State<AppState>) -> Result<Response, ApiError> {
     let sandbox = st.settings.sandbox.as_ref().ok_or(ApiError::NotFound)?;
     Ok(Json(sandbox.demo_connections()).into_response())
 }
 
 /// `?connection=ID`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DemoSessionQuery {
     /// Limit the session to this connection.
     pub connection: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/demo/session",
+    tag = "sandbox",
+    params(DemoSessionQuery),
+    responses((status = 200, description = "`{\"session\": JWT}`: a session of the sandbox's demo user", content_type = "application/json"))
+)]
 async fn demo_session(
     State(st): State<AppState>,
     AppQuery(q): AppQuery<DemoSessionQuery>,
@@ -455,10 +304,20 @@ async fn api_not_found() -> ApiError {
     ApiError::NotFound
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`ok`: the process is alive", content_type = "text/plain")))]
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`ready`: Powens is reachable", content_type = "text/plain"),
+        (status = 503, description = "`upstream_unavailable`: Powens is not reachable", body = mend_model::api::ErrorBody),
+    )
+)]
 async fn readyz(State(st): State<AppState>) -> Response {
     if st.store.check().await.is_err() {
         tracing::warn!("not ready: the shared store (MEND_REDIS_URL) does not answer");
@@ -481,6 +340,7 @@ async fn readyz(State(st): State<AppState>) -> Response {
 
 /// `/metrics` on the main listener: only with `MEND_METRICS_TOKEN`, and only to who
 /// presents it (404 without one configured, as if the route did not exist).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format, to the holder of MEND_METRICS_TOKEN", content_type = "text/plain"), (status = 401, description = "missing or wrong metrics token"), (status = 404, description = "no MEND_METRICS_TOKEN configured")))]
 async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     match &st.settings.metrics_token {
         None => ApiError::NotFound.into_response(),

@@ -117,6 +117,20 @@ struct Synced {
 }
 
 /// `POST /webhooks/powens/{event}`.
+#[utoipa::path(
+    post,
+    path = "/webhooks/powens/{event}",
+    tag = "webhooks",
+    params(("event" = String, Path, description = "`connection-synced`, `connection-deleted` or `user-deleted`")),
+    request_body(content = serde_json::Value, description = "Powens' event body, signed with `BI-Signature` over `POST.<path>.<BI-Signature-Date>.<body>`"),
+    responses(
+        (status = 204, description = "Verified and applied"),
+        (status = 400, description = "`bad_request`: an unreadable body", body = mend_model::api::ErrorBody),
+        (status = 401, description = "`unauthorized`: a missing or bad signature, or a date more than 5 minutes away", body = mend_model::api::ErrorBody),
+        (status = 404, description = "`not_found`: an event this proxy does not take", body = mend_model::api::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = mend_model::api::ErrorBody),
+    )
+)]
 pub async fn receive(
     State(st): State<AppState>,
     Path(event): Path<String>,

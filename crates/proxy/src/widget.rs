@@ -50,11 +50,22 @@ impl WidgetFiles {
 }
 
 /// `/` and `/widget` → `/widget/`.
+#[utoipa::path(get, path = "/widget", tag = "widget", responses((status = 307, description = "To `/widget/`")))]
 pub async fn to_widget() -> Redirect {
     Redirect::temporary("/widget/")
 }
 
 /// `GET /widget/{*path}`.
+#[utoipa::path(
+    get,
+    path = "/widget/{path}",
+    tag = "widget",
+    params(("path" = String, Path, description = "A file of the widget (`mend.js` is the entry)")),
+    responses(
+        (status = 200, description = "The file, with CORS headers"),
+        (status = 404, description = "No such file, or the widget is not built", content_type = "text/plain"),
+    )
+)]
 pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     let files = &state.widget;
     if !files.dir.is_dir() {
@@ -105,6 +116,14 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let headers = res.headers_mut();
+    // The TypeScript declarations (mend.d.ts): `.ts` is MPEG transport stream to
+    // mime_guess; as text they open in a browser and download as they are.
+    if status.is_success() && name.ends_with(".d.ts") {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let cache = if is_hashed(&name) {
             "public, max-age=31536000, immutable"

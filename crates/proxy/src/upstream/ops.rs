@@ -2,7 +2,7 @@
 //! [`PowensClient::send`]: what is asked, with which method, query and body, and
 //! whether it is a read or a submission to the bank.
 
-use mend_model::{AuthCode, Connection, WebauthUrl};
+use mend_model::{AuthCode, Connection, ConnectionList, WebauthUrl};
 use reqwest::Method;
 use serde_json::json;
 
@@ -26,6 +26,17 @@ impl PowensClient {
             priority,
         )
         .query("expand", EXPAND);
+        self.send(Some(user), &req).await
+    }
+
+    /// Every connection of the user, with connectors and sources, in one request.
+    pub async fn connections(
+        &self,
+        user: i64,
+        priority: Priority,
+    ) -> Result<ConnectionList, UpstreamError> {
+        let req = Request::read("list_connections", "/users/me/connections", priority)
+            .query("expand", EXPAND);
         self.send(Some(user), &req).await
     }
 

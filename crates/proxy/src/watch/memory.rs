@@ -28,6 +28,11 @@ impl Watchers {
         self.inner.resumed.contains_key(&(user, id))
     }
 
+    /// How long a status read from Powens counts as fresh: the poll interval.
+    pub fn interval(&self) -> std::time::Duration {
+        self.inner.interval
+    }
+
     /// The connection's status if one younger than the poll interval is known: a
     /// plain read answers it without asking Powens.
     pub fn fresh(&self, user: i64, id: i64) -> Option<ConnectionStatus> {

@@ -10,6 +10,8 @@ mod actions;
 mod budget;
 mod fields;
 mod hardening;
+mod list;
+mod openapi;
 mod powens_answers;
 mod reads;
 mod redirects;

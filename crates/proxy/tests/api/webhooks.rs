@@ -163,6 +163,38 @@ async fn deleted_connections_and_users_answer_404() {
         .error(404, "not_found");
 }
 
+#[tokio::test]
+async fn a_connection_deleted_by_webhook_leaves_the_list_at_once() {
+    let app = spawn_with(|c| {
+        c.webhook_secret = Some(SecretString::from(HOOK_SECRET));
+        c.poll_interval = Duration::from_secs(30);
+    })
+    .await;
+    let token = app.demo();
+    let ids = |a: &Answer| -> Vec<i64> {
+        a.json()["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_i64().unwrap())
+            .collect()
+    };
+    let before = ids(&app.get("/api/v1/connections", Some(&token)).await);
+    assert!(before.contains(&104));
+    let a = app
+        .hook(
+            "connection-deleted",
+            &json!({"id": 104, "id_user": 1}),
+            &now_rfc3339(),
+            HOOK_SECRET,
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let after = ids(&app.get("/api/v1/connections", Some(&token)).await);
+    assert!(!after.contains(&104), "{after:?}");
+    assert_eq!(after.len(), before.len() - 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_sandbox_mode_the_simulator_sends_its_signed_webhooks_to_the_proxy() {
     let app = hooked().await;

@@ -11,6 +11,7 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
     )
     .unwrap();
     std::fs::write(dir.0.join("mend.js"), "export default 1;").unwrap();
+    std::fs::write(dir.0.join("mend.d.ts"), "export {};").unwrap();
     std::fs::create_dir_all(dir.0.join("snippets")).unwrap();
     std::fs::write(dir.0.join("snippets/index.html"), "<!doctype html>").unwrap();
     std::fs::write(
@@ -21,6 +22,16 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
     let path = dir.0.clone();
     let mut app = spawn_with(move |c| c.widget_dir = path).await;
     app._widget_dir = Some(dir);
+
+    let types = app.get("/widget/mend.d.ts", None).await;
+    assert_eq!(types.status, StatusCode::OK);
+    assert_eq!(
+        types.header("content-type"),
+        Some("text/plain; charset=utf-8"),
+        "TypeScript, not video/mp2t"
+    );
+    assert_eq!(types.header("cache-control"), Some("no-cache"));
+    assert_eq!(types.text, "export {};");
 
     let root = app.get("/", None).await;
     assert!(root.status.is_redirection());
