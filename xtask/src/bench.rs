@@ -54,3 +54,22 @@ pub fn upstream(args: &[&str]) -> Result {
     )?;
     Ok(())
 }
+
+/// Runs `mend-bench cluster` (crates/bench) in release mode: three replicas, Redis and
+/// HAProxy against one replica alone (the replicas are the release `mend-proxy`).
+pub fn cluster(args: &[&str]) -> Result {
+    // redis-server and haproxy come from the set-up table.
+    setup::ensure()?;
+    run(
+        "build mend-proxy (release)",
+        cmd("cargo").args(["build", "--release", "-p", "mend-proxy"]),
+    )?;
+    run(
+        "cluster benchmark (release)",
+        cmd("cargo")
+            .args(["run", "--release", "-p", "mend-bench", "--", "cluster"])
+            .args(args)
+            .env("MEND_PROXY_BIN", target_dir().join("release/mend-proxy")),
+    )?;
+    Ok(())
+}

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         ["bench", "widget"] => Some(bench::widget()),
         ["bench", "proxy", rest @ ..] => Some(bench::proxy(rest)),
         ["bench", "upstream", rest @ ..] => Some(bench::upstream(rest)),
+        ["bench", "cluster", rest @ ..] => Some(bench::cluster(rest)),
         ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
         _ => None,
     });

@@ -77,6 +77,11 @@ const TOOLS: &[Tool] = &[
     tool(Source::Apt("chromium"), "browser tests and end to end"),
     tool(Source::Apt("chromium-driver"), "browser tests"),
     tool(Source::Apt("firefox-esr"), "browser tests in Firefox"),
+    tool(
+        Source::Apt("redis-server"),
+        "the cluster tier of the end-to-end suite (e2e/cluster.test.mjs)",
+    ),
+    tool(Source::Apt("haproxy"), "the cluster tier's load balancer"),
     Tool {
         source: Source::Apt("nodejs"),
         why: "wasm-opt, Playwright",

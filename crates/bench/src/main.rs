@@ -6,7 +6,10 @@
 //!   proxy's latency, upstream calls while watching, memory per long-poll.
 //! - `mend-bench upstream [--quick] [--only a|b|c]`: Powens requests a minute
 //!   (fair use), from the sandbox's request log.
+//! - `mend-bench cluster [--quick]`: three replicas sharing Redis behind HAProxy
+//!   against one replica alone: upstream reads, change latency, memory, Redis load.
 
+mod cluster;
 mod proxy;
 mod upstream;
 
@@ -21,9 +24,10 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("proxy") => proxy::main(&args[1..]),
         Some("upstream") => upstream::main(&args[1..]),
+        Some("cluster") => cluster::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]"
+                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]\n       mend-bench cluster [--quick]"
             );
             std::process::exit(2);
         }
