@@ -21,6 +21,7 @@ mod deny;
 mod dev;
 mod fuzz;
 mod procs;
+mod release;
 mod screenshots;
 mod setup;
 mod test;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         ["bench", "widget"] => Some(bench::widget()),
         ["bench", "proxy", rest @ ..] => Some(bench::proxy(rest)),
         ["bench", "upstream", rest @ ..] => Some(bench::upstream(rest)),
+        ["bench", "cluster", rest @ ..] => Some(bench::cluster(rest)),
         ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
         ["soak", rest @ ..] => Some(bench::soak(rest)),
         ["fuzz", rest @ ..] => Some(fuzz::main(rest)),

@@ -9,6 +9,7 @@
 //! the cargo tools (they then share one build folder), one `npm ci`.
 
 use crate::procs::run;
+use crate::release;
 use crate::util::{
     Result, cargo_bin, cmd, fmt_duration, locked_version, output, root, target_dir, trunk_cache,
     which,
@@ -79,6 +80,11 @@ const TOOLS: &[Tool] = &[
     tool(Source::Apt("chromium"), "browser tests and end to end"),
     tool(Source::Apt("chromium-driver"), "browser tests"),
     tool(Source::Apt("firefox-esr"), "browser tests in Firefox"),
+    tool(
+        Source::Apt("redis-server"),
+        "the cluster tier of the end-to-end suite (e2e/cluster.test.mjs)",
+    ),
+    tool(Source::Apt("haproxy"), "the cluster tier's load balancer"),
     Tool {
         source: Source::Apt("nodejs"),
         why: "wasm-opt, Playwright",
@@ -145,6 +151,7 @@ pub fn ensure() -> Result {
     let mut ran = 0;
     ran += rustup_targets()?;
     ran += rustup_toolchains()?;
+    ran += size_toolchain()?;
     ran += apt()?;
     ran += npm()?;
     ran += wasm_opt()?;
@@ -209,6 +216,30 @@ fn rustup_toolchains() -> Result<usize> {
             ran += 1;
         }
     }
+    Ok(ran)
+}
+
+/// The pinned nightly of the widget's release build (std rebuilt for size, see
+/// xtask/src/release.rs) with `rust-src`, and the crates its std needs, fetched so that
+/// the build works `--offline`.
+fn size_toolchain() -> Result<usize> {
+    let what = format!("{} with rust-src", release::SIZE_TOOLCHAIN);
+    let mut ran = 0;
+    if release::toolchain_ready() {
+        ok(&what);
+    } else {
+        let took = run(
+            &format!("rustup toolchain install {what} (the widget's release build)"),
+            &mut release::install(),
+        )?;
+        installed(&what, took);
+        ran += 1;
+    }
+    // Quick when they are cached; a fresh machine downloads them here, not offline.
+    run(
+        &format!("cargo fetch (std's crates, {})", release::SIZE_TOOLCHAIN),
+        &mut release::fetch_std_deps()?,
+    )?;
     Ok(ran)
 }
 
@@ -450,6 +481,9 @@ pub fn require_build_tools() -> Result {
         )),
         None => problems.push(format!("wasm-opt {pinned}")),
     }
+    if !release::toolchain_ready() {
+        problems.push(format!("{} with rust-src", release::SIZE_TOOLCHAIN));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -472,6 +506,7 @@ pub fn summary() -> String {
             Source::NpmCi => "npm packages".to_owned(),
             Source::WasmOpt => "wasm-opt link".to_owned(),
         })
+        .chain([format!("{} (rust-src)", release::SIZE_TOOLCHAIN)])
         .collect::<Vec<_>>()
         .join(", ")
 }
