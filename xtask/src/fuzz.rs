@@ -1,5 +1,5 @@
 //! `cargo xtask fuzz [--secs N | --runs N] [TARGET...]`: runs the libFuzzer targets of
-//! `fuzz/` (nightly Rust and cargo-fuzz, installed by `cargo xtask setup`) one after
+//! `fuzz/` (the pinned nightly and cargo-fuzz, installed on first use) one after
 //! the other and prints, per target, executions, time, coverage and the verdict.
 //!
 //! Each target starts from its committed seeds (`fuzz/seeds/TARGET`, taken from the
@@ -26,8 +26,9 @@ pub const TARGETS: [&str; 6] = [
     "wire",
 ];
 
-/// The nightly toolchain cargo-fuzz builds with (libFuzzer needs `-Z` flags).
-pub const NIGHTLY: &str = "nightly";
+/// The nightly toolchain cargo-fuzz builds with (libFuzzer needs `-Z` flags): the one
+/// the set-up already pins for the widget's size build, so there is one nightly.
+pub const NIGHTLY: &str = crate::release::SIZE_TOOLCHAIN;
 
 /// How long a single input may take before it counts as a hang.
 const TIMEOUT_SECS: u64 = 10;
@@ -70,6 +71,7 @@ pub fn main(args: &[&str]) -> Result {
         (Some(s), None) => Limit::Secs(s),
         (None, None) => Limit::Secs(60),
     };
+    crate::setup::ensure_with_on_demand()?;
     run_targets(&targets, limit)
 }
 

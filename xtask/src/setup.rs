@@ -22,9 +22,6 @@ use std::time::{Duration, Instant};
 enum Source {
     /// A target of the toolchain pinned in rust-toolchain.toml.
     RustupTarget(&'static str),
-    /// Another toolchain (`nightly` for the fuzz tier only: libFuzzer's
-    /// instrumentation needs `-Z` flags; everything else stays on the pinned one).
-    RustupToolchain(&'static str),
     /// A Debian package (root only; otherwise the `sudo` line is printed).
     Apt(&'static str),
     /// A binary crate from crates.io.
@@ -59,6 +56,9 @@ struct Tool {
     why: &'static str,
     /// Overrides the source's own check (e.g. npm may come from outside Debian).
     present: Option<fn() -> bool>,
+    /// Installed only by the command that needs it (`cargo xtask fuzz`), not by
+    /// every set-up: the fuzz tier is not part of `cargo xtask test`.
+    on_demand: bool,
 }
 
 const fn tool(source: Source, why: &'static str) -> Tool {
@@ -66,7 +66,24 @@ const fn tool(source: Source, why: &'static str) -> Tool {
         source,
         why,
         present: None,
+        on_demand: false,
     }
+}
+
+const fn on_demand(source: Source, why: &'static str) -> Tool {
+    Tool {
+        on_demand: true,
+        ..tool(source, why)
+    }
+}
+
+/// Whether set-up also installs the on-demand tools (set by `cargo xtask fuzz`).
+static WITH_ON_DEMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set-up, plus the tools only some commands need (`on_demand`).
+pub fn ensure_with_on_demand() -> Result {
+    WITH_ON_DEMAND.store(true, std::sync::atomic::Ordering::SeqCst);
+    ensure()
 }
 
 /// Flags every cargo tool shares: `--locked` (their own lock files), and
@@ -89,6 +106,7 @@ const TOOLS: &[Tool] = &[
         source: Source::Apt("nodejs"),
         why: "wasm-opt, Playwright",
         present: Some(|| which("npm").is_some() && which("node").is_some()),
+        on_demand: false,
     },
     tool(Source::NpmCi, "wasm-opt 132, playwright-core, axe-core"),
     tool(Source::WasmOpt, "trunk finds wasm-opt 132 without xtask"),
@@ -129,11 +147,7 @@ const TOOLS: &[Tool] = &[
         },
         "licence, ban and source checks",
     ),
-    tool(
-        Source::RustupToolchain("nightly"),
-        "the fuzz tier (cargo xtask fuzz)",
-    ),
-    tool(
+    on_demand(
         Source::Cargo {
             krate: "cargo-fuzz",
             version: Version::Exact("0.13.2"),
@@ -150,7 +164,6 @@ pub fn ensure() -> Result {
     println!("==> set-up: checking the tools (cargo xtask setup)");
     let mut ran = 0;
     ran += rustup_targets()?;
-    ran += rustup_toolchains()?;
     ran += size_toolchain()?;
     ran += apt()?;
     ran += npm()?;
@@ -166,7 +179,10 @@ pub fn ensure() -> Result {
 }
 
 fn tools(pick: fn(&Source) -> bool) -> impl Iterator<Item = &'static Tool> {
-    TOOLS.iter().filter(move |t| pick(&t.source))
+    let all = WITH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst);
+    TOOLS
+        .iter()
+        .filter(move |t| pick(&t.source) && (all || !t.on_demand))
 }
 
 fn ok(what: &str) {
@@ -192,27 +208,6 @@ fn rustup_targets() -> Result<usize> {
                 cmd("rustup").args(["target", "add", target]),
             )?;
             installed(&format!("{target} target"), took);
-            ran += 1;
-        }
-    }
-    Ok(ran)
-}
-
-fn rustup_toolchains() -> Result<usize> {
-    let have = output("rustup", &["toolchain", "list"]).unwrap_or_default();
-    let mut ran = 0;
-    for t in tools(|s| matches!(s, Source::RustupToolchain(_))) {
-        let Source::RustupToolchain(name) = t.source else {
-            continue;
-        };
-        if have.lines().any(|l| l.starts_with(&format!("{name}-"))) {
-            ok(&format!("{name} toolchain"));
-        } else {
-            let took = run(
-                &format!("rustup toolchain install {name} ({})", t.why),
-                cmd("rustup").args(["toolchain", "install", name, "--profile", "minimal"]),
-            )?;
-            installed(&format!("{name} toolchain"), took);
             ran += 1;
         }
     }
@@ -500,7 +495,6 @@ pub fn summary() -> String {
         .iter()
         .map(|t| match t.source {
             Source::RustupTarget(x) => format!("{x} target"),
-            Source::RustupToolchain(x) => format!("{x} toolchain"),
             Source::Apt(p) => p.to_owned(),
             Source::Cargo { krate, .. } => krate.to_owned(),
             Source::NpmCi => "npm packages".to_owned(),
