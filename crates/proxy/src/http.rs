@@ -300,7 +300,9 @@ where
 }
 
 pin_project! {
-    /// The future of [`ApiGuard`].
+    /// The future of [`ApiGuard`]. Its variants' fields are private in all but name
+    /// (the projection is the only way in), and pin-project-lite takes no docs on them.
+    #[allow(missing_docs)]
     #[project = ApiGuardProj]
     pub enum ApiGuardFuture<S, F> {
         /// Refused before the route.

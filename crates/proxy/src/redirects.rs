@@ -27,6 +27,7 @@ fn redirect_target(st: &AppState, req: &RedirectRequest) -> Result<String, ApiEr
     Ok(lang.to_owned())
 }
 
+/// `POST /api/v1/connections/{id}/reconnect-url`.
 #[utoipa::path(
     post,
     path = "/api/v1/connections/{id}/reconnect-url",
@@ -76,6 +77,7 @@ pub async fn reconnect_url(
     }))
 }
 
+/// `POST /api/v1/connections/{id}/webauth-url`.
 #[utoipa::path(
     post,
     path = "/api/v1/connections/{id}/webauth-url",
@@ -180,6 +182,7 @@ fn sanitize_error_code(e: &str) -> String {
     }
 }
 
+/// `POST /api/v1/callback`.
 #[utoipa::path(
     post,
     path = "/api/v1/callback",
