@@ -13,14 +13,42 @@ const CSS = new URL('./__MEND_CSS__', import.meta.url).href;
 const ORIGIN = new URL(import.meta.url).origin;
 const OBSERVED = ['connection-id', 'session', 'api-base', 'redirect-uri', 'lang', 'theme', 'compact'];
 
+// The catalogues of the other languages (English is built into the wasm), by language:
+// content-hashed file names, filled in by assets/post-build.sh.
+const CATALOGUES = __MEND_CATALOGUES__;
+const SPOKEN = ['en', ...Object.keys(CATALOGUES)];
+const catalogues = new Map();
+
+/** A promise of the catalogue of `lang` (its JSON object, or null), fetched once a page. */
+function catalogue(lang) {
+  let p = catalogues.get(lang);
+  if (!p) {
+    const file = CATALOGUES[lang];
+    p = file
+      ? fetch(new URL(`./${file}`, import.meta.url)).then((r) => (r.ok ? r.json() : null)).catch(() => null)
+      : Promise.resolve(null);
+    catalogues.set(lang, p);
+  }
+  return p;
+}
+
+/**
+ * The language the element will speak, as the wasm picks it (src/i18n/mod.rs, `pick`):
+ * its `lang`, then `<html lang>`, then the browser's, then English. Only used to start
+ * fetching that catalogue while the wasm loads; the wasm decides.
+ */
+function guessLang(el) {
+  for (const tag of [el.getAttribute('lang'), document.documentElement.lang, ...navigator.languages]) {
+    const primary = (tag || '').trim().split(/[-_]/)[0].toLowerCase();
+    if (SPOKEN.includes(primary)) return primary;
+  }
+  return 'en';
+}
+
 // The wasm is fetched and compiled as soon as this module runs, once per page however
 // many elements there are (a failure is reported by each element that waits for it).
-const ready = init({ module_or_path: WASM }).then(() => initMend());
+const ready = init({ module_or_path: WASM }).then(() => initMend(catalogue));
 ready.catch(() => {});
-/** Resolves once the wasm is started. */
-export function whenReady() {
-  return ready;
-}
 
 /**
  * Starts the element's first status request at once, while the wasm loads: the widget
@@ -62,6 +90,7 @@ export class MendConnection extends HTMLElement {
     if (!this.hasAttribute('data-state')) this.setAttribute('data-state', 'loading');
     // A moved element keeps its widget: nothing to fetch.
     const first = this.#handle ? undefined : firstStatus(this);
+    if (!this.#handle) catalogue(guessLang(this));
     ready.then(
       () => {
         if (!this.#connected || this.#handle) return;

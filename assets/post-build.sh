@@ -3,7 +3,8 @@
 # mend.js (the stable, uncached entry point) from assets/mend.template.js and, on
 # release builds, brotli and gzip copies of every file (assets/compress.mjs), which
 # mend-proxy serves by Accept-Encoding. Dev builds (`trunk serve`) skip compressing:
-# brotli at quality 11 on a multi-megabyte debug wasm would slow every rebuild.
+# brotli at quality 11 on a multi-megabyte debug wasm would slow every rebuild. The
+# language catalogues (i18n/<lang>.json, copied by Trunk) become mend-<lang>-<hash>.json.
 #
 # Trunk builds the element's wasm as a "worker" (its only way to build a second wasm
 # without loading it into index.html), and workers get no hash: we add one here.
@@ -23,7 +24,17 @@ mv mend-element_bg.wasm "mend-element-${h}_bg.wasm"
 c=$(hash mend.css)
 mv mend.css "mend-$c.css"
 
+catalogues=""
+for f in i18n/*.json; do
+  lang=$(basename "$f" .json)
+  name="mend-$lang-$(hash "$f").json"
+  mv "$f" "$name"
+  catalogues="$catalogues${catalogues:+,}\"$lang\":\"$name\""
+done
+rmdir i18n
+
 sed -e "s/__MEND_GLUE__/mend-element-$h.js/" \
+    -e "s|__MEND_CATALOGUES__|{$catalogues}|" \
     -e "s/__MEND_WASM__/mend-element-${h}_bg.wasm/" \
     -e "s/__MEND_CSS__/mend-$c.css/" \
     "${TRUNK_SOURCE_DIR:?}/assets/mend.template.js" > mend.js

@@ -1,4 +1,4 @@
-// Strict Content Security Policy (CONTRACT §5): a host page of another origin that
+// Strict Content Security Policy (README, "Embedding"): a host page of another origin that
 // allows only itself, the proxy and 'wasm-unsafe-eval' — no 'unsafe-inline', no
 // 'unsafe-eval' — runs the widget and a repair without a single violation; so does
 // the proxy's own demo page under the CSP the proxy sends.

@@ -1,4 +1,4 @@
-// Embedding (CONTRACT §5): <mend-connection> on a host page of ANOTHER origin, loaded
+// Embedding (README, "Embedding"): <mend-connection> on a host page of ANOTHER origin, loaded
 // from the proxy's /widget/mend.js, with sessions the host got from its backend; the
 // events the host sees; mend:redirect handled by the host; elements removed, re-added
 // and re-rendered as a framework would, without leaks; an origin that is not allowed.
@@ -298,7 +298,7 @@ test('a host that handles mend:redirect itself gets the outcome on the right wid
   await page.waitForSelector(`${sel(102)}[data-state="SCARequired"]`);
   await page.locator(`${sel(102)} [data-action="reconnect"]`).click();
   const redirect = await eventually(async () => (await events(page, 'mend:redirect'))[0], { message: 'mend:redirect' });
-  // The host navigates itself (CONTRACT §5: "call preventDefault() to handle the
+  // The host navigates itself (README, "Embedding": "call preventDefault() to handle the
   // navigation yourself"); the webview sends back `?state=…` only, no connection id.
   await page.goto(redirect.detail.url);
   await page.locator('button.primary').click();

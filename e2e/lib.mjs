@@ -53,6 +53,9 @@ export async function startProxy(env = {}, port = undefined) {
       // The suite loads the demo page (25 connections) far more often than a user
       // would; fair use has its own tests (crates/proxy/tests/api/budget.rs).
       MEND_POWENS_BUDGET: '100000',
+      // The demo page asks for a session per connection at each load, without one.
+      MEND_RATE_LIMIT_UNAUTHENTICATED: '100000',
+      MEND_METRICS_TOKEN: METRICS_TOKEN,
       RUST_LOG: 'info',
       ...env,
     },
@@ -172,9 +175,14 @@ export async function signSession(secret, claims = {}) {
   return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
 }
 
+/** The `MEND_METRICS_TOKEN` of the proxies `startProxy` starts (`/metrics` needs it). */
+export const METRICS_TOKEN = 'e2e-metrics-token-0123456789';
+
 /** The value of a Prometheus gauge or counter (summed over label sets matching `labels`). */
 export async function metric(base, name, labels = '') {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (!res.ok) throw new Error(`/metrics: HTTP ${res.status}`);
+  const text = await res.text();
   let sum = 0;
   let seen = false;
   for (const line of text.split('\n')) {

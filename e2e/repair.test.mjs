@@ -1,4 +1,4 @@
-// Every state of CONTRACT.md §7, repaired all the way in a real browser against the
+// Every state of docs/widget.md ("States and panels"), repaired all the way in a real browser against the
 // real mend-proxy in sandbox mode, asserting what the screen shows and what the
 // sandbox says the proxy really sent to Powens.
 import { test, before, after, beforeEach } from 'node:test';

@@ -2,7 +2,7 @@
 // <connection-id>-<state>.png, and gallery.png, a grid of them all, per language.
 // Fails when one cannot be taken.
 //
-// Where: MEND_SCREENSHOTS_DIR (English there, any other language in <dir>/<lang>/).
+// Where: MEND_SCREENSHOTS_DIR/<lang>/ (every language, English included, in its own).
 // A test run (`cargo xtask test`) points it at target/screenshots/; only `cargo xtask
 // screenshots [LANG…]` points it at docs/screenshots/, the tracked copies. Without it,
 // e2e/out/screenshots/ (git-ignored). Languages: MEND_SCREENSHOT_LANGS, comma-separated
@@ -70,7 +70,7 @@ async function assertPng(file) {
 
 for (const lang of LANGS) {
   test(`a screenshot of every demo state, and a gallery of them (${lang})`, async () => {
-    const out = lang === 'en' ? OUT : path.join(OUT, lang);
+    const out = path.join(OUT, lang);
     await mkdir(out, { recursive: true });
     await stopSandboxClock();
     const demo = await (await fetch(`${proxy.base}/api/v1/demo/connections`)).json();
@@ -92,6 +92,8 @@ for (const lang of LANGS) {
     const shown = (c) => (c.id === 105 ? 'validating' : (c.state ?? 'ok'));
     for (const c of demo) {
       await page.waitForSelector(`${sel(c.id)}[data-state="${shown(c)}"][theme="light"]`, { timeout: 15000 });
+      // In that language: its catalogue is in (the widget stays hidden until then).
+      await page.waitForFunction(([s, l]) => document.querySelector(s).shadowRoot.querySelector(`section.mend[lang="${l}"]:not([hidden])`), [sel(c.id), lang]);
     }
     await page.evaluate((css) => {
       const sheet = new CSSStyleSheet();

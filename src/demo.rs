@@ -59,11 +59,22 @@ struct Settings {
     compact: RwSignal<bool>,
 }
 
+/// The page's `?lang=` (so a link, or a screenshot, opens the demo in a language), else
+/// English.
+fn lang_from_query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| web_sys::UrlSearchParams::new_with_str(&q).ok())
+        .and_then(|p| p.get("lang"))
+        .map(|l| crate::i18n::pick([l.as_str()]).to_owned())
+        .unwrap_or_else(|| "en".to_owned())
+}
+
 /// The demo page.
 #[component]
 pub fn Demo() -> impl IntoView {
     let settings = Settings {
-        lang: RwSignal::new("en".to_owned()),
+        lang: RwSignal::new(lang_from_query()),
         theme: RwSignal::new("auto".to_owned()),
         compact: RwSignal::new(false),
     };
@@ -97,8 +108,13 @@ fn Toolbar() -> impl IntoView {
         <div class="demo__toolbar">
             <label>"Language "
                 <select on:change=move |ev| s.lang.set(event_target_value(&ev))>
-                    <option value="en">"English"</option>
-                    <option value="fr">"Français"</option>
+                    {[("en", "English"), ("fr", "Français"), ("de", "Deutsch"), ("es", "Español"),
+                      ("it", "Italiano"), ("nl", "Nederlands"), ("pt", "Português")]
+                        .into_iter()
+                        .map(|(v, name)| view! {
+                            <option value=v selected=s.lang.get_untracked() == v>{name}</option>
+                        })
+                        .collect_view()}
                 </select>
             </label>
             <label>"Theme "

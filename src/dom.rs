@@ -1,4 +1,5 @@
-//! Small browser helpers: the clock, `RegExp`, host events, dates, the address bar.
+//! Small browser helpers: the clock, `RegExp`, host events, dates, languages, the
+//! address bar, focus and what this tab remembers (`sessionStorage`).
 
 use js_sys::{Object, Reflect};
 use mend_model::api::CallbackRequest;
@@ -68,16 +69,23 @@ pub fn format_date(iso: &str, lang: &str) -> String {
     date.to_locale_string(lang, &opts).into()
 }
 
-/// The page's language: `<html lang>`, else the browser's, else `en`.
-pub fn page_lang() -> String {
-    let doc_lang = web_sys::window()
-        .and_then(|w| w.document())
+/// The page's languages, most wanted first: `<html lang>`, then the browser's
+/// (`navigator.languages`, else `navigator.language`).
+pub fn page_langs() -> Vec<String> {
+    let Some(win) = web_sys::window() else {
+        return Vec::new();
+    };
+    let mut langs: Vec<String> = win
+        .document()
         .and_then(|d| d.document_element())
         .and_then(|e| e.get_attribute("lang"))
-        .filter(|l| !l.trim().is_empty());
-    doc_lang
-        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
-        .unwrap_or_else(|| "en".to_owned())
+        .filter(|l| !l.trim().is_empty())
+        .into_iter()
+        .collect();
+    let nav = win.navigator();
+    langs.extend(nav.languages().iter().filter_map(|l| l.as_string()));
+    langs.extend(nav.language());
+    langs
 }
 
 /// This page without query or fragment: the default `redirect-uri`.

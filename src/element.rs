@@ -3,102 +3,13 @@
 //! with a fake client.
 
 use crate::app::Ctl;
+use crate::attrs::Attrs;
 use crate::client::{Api, HttpClient};
 use crate::components::Root;
 use leptos::prelude::*;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-
-/// The element's attributes (CONTRACT §5).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Attrs {
-    /// `connection-id` (required).
-    pub connection_id: Option<i64>,
-    /// `session` (required; may be replaced at any time).
-    pub session: String,
-    /// `api-base`; defaults to the origin `mend.js` came from.
-    pub api_base: String,
-    /// The `api-base` to use when the attribute is absent.
-    pub default_base: String,
-    /// `redirect-uri`; defaults to this page without query or fragment.
-    pub redirect_uri: Option<String>,
-    /// `lang`; defaults to `<html lang>`, then the browser's.
-    pub lang: Option<String>,
-    /// `compact`: banner only until opened.
-    pub compact: bool,
-}
-
-/// The attributes `mend.js` observes.
-pub const OBSERVED: [&str; 7] = [
-    "connection-id",
-    "session",
-    "api-base",
-    "redirect-uri",
-    "lang",
-    "theme",
-    "compact",
-];
-
-impl Attrs {
-    /// Reads the attributes of `host`.
-    pub fn from_host(host: &web_sys::Element, default_base: &str) -> Self {
-        let mut a = Attrs {
-            api_base: default_base.to_owned(),
-            default_base: default_base.to_owned(),
-            ..Attrs::default()
-        };
-        for name in OBSERVED {
-            a.set(name, host.get_attribute(name));
-        }
-        a
-    }
-
-    /// Applies one attribute. Returns `Some(forget)` when the widget must start over
-    /// (`forget`: a different connection), `None` when the view just follows.
-    pub fn set(&mut self, name: &str, raw: Option<String>) -> Option<bool> {
-        if name == "compact" {
-            // A boolean attribute: present (even empty) means on, except "false".
-            self.compact = raw.as_deref().is_some_and(|v| v.trim() != "false");
-            return None;
-        }
-        let value = raw.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        match name {
-            "connection-id" => {
-                let id = value.and_then(|v| v.parse().ok());
-                let changed = id != self.connection_id;
-                self.connection_id = id;
-                changed.then_some(true)
-            }
-            "session" => {
-                let s = value.unwrap_or_default();
-                let changed = s != self.session;
-                self.session = s;
-                changed.then_some(false)
-            }
-            "api-base" => {
-                let b = value.unwrap_or_else(|| self.default_base.clone());
-                let changed = b != self.api_base;
-                self.api_base = b;
-                changed.then_some(false)
-            }
-            "redirect-uri" => {
-                self.redirect_uri = value;
-                None
-            }
-            "lang" => {
-                self.lang = value;
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// The language to speak: `lang`, else the page's.
-    pub fn lang(&self) -> String {
-        self.lang.clone().unwrap_or_else(crate::dom::page_lang)
-    }
-}
 
 /// A mounted widget.
 #[derive(Debug)]
@@ -137,15 +48,9 @@ pub fn mount_started(
         .unchecked_into();
     let _ = container.set_attribute("class", "mend-root");
     let _ = root.append_child(&container);
-    let for_view = Rc::clone(&ctl);
-    let handle = leptos::mount::mount_to(container.clone(), move || {
-        view! { <Root ctl=StoredValue::new_local(for_view)/> }
-    });
-    // The first paint at once (the effect that keeps it current runs a tick later), so
-    // a host sees the loading panel as soon as the element is connected.
-    if let Ok(Some(body)) = container.query_selector(".mend__body") {
-        untrack(|| crate::components::paint(&ctl, &body));
-    }
+    let for_view = StoredValue::new_local(Rc::clone(&ctl));
+    // Built at once: a host sees the loading panel as soon as the element is connected.
+    let handle = leptos::mount::mount_to(container.clone(), move || view! { <Root ctl=for_view/> });
     ctl.start(container.clone().unchecked_into(), first);
     Widget {
         ctl,
@@ -155,11 +60,6 @@ pub fn mount_started(
 }
 
 impl Widget {
-    /// The controller (tests read its signals).
-    pub fn ctl(&self) -> &Rc<Ctl> {
-        &self.ctl
-    }
-
     /// An observed attribute changed.
     pub fn set_attribute(&self, name: &str, value: Option<String>) {
         self.ctl.set_attribute(name, value);
@@ -247,14 +147,21 @@ impl ElementHandle {
     }
 }
 
-/// The attributes `mend.js` must observe (one place for the list).
-#[wasm_bindgen(js_name = observedAttributes)]
-pub fn observed_attributes() -> js_sys::Array {
-    OBSERVED.iter().map(|s| JsValue::from_str(s)).collect()
-}
-
-/// Once per page: a readable panic message in the console.
+/// Once per page, before the first element mounts: `loader(lang)` fetches the
+/// catalogue of a language (see [`crate::i18n::set_loader`]).
 #[wasm_bindgen(js_name = initMend)]
-pub fn init_mend() {
-    console_error_panic_hook::set_once();
+pub fn init_mend(loader: js_sys::Function) {
+    crate::i18n::set_loader(loader);
+    // A panic aborts the wasm (`panic = "abort"`): say where, without the formatting
+    // machinery a full panic message would link in (kilobytes of wasm). The size build
+    // (`panic=immediate-abort`, README "How the widget is built") traps before any hook;
+    // this serves the stable builds (`trunk serve`, the browser tests).
+    std::panic::set_hook(Box::new(|info| {
+        let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+        web_sys::console::error_3(
+            &"mend: internal error at".into(),
+            &file.into(),
+            &line.into(),
+        );
+    }));
 }

@@ -5,7 +5,7 @@
 //! natively, so this module knows nothing about `fetch`.
 
 use crate::i18n::Texts;
-use mend_model::api::{ErrorBody, ErrorCode, FieldProblem, KnownErrorCode as K};
+use mend_model::api::{ConnectionStatus, ErrorBody, ErrorCode, FieldProblem, KnownErrorCode as K};
 use std::collections::BTreeMap;
 
 /// A failed call to the proxy.
@@ -34,7 +34,19 @@ pub enum ClientError {
         fields: BTreeMap<String, FieldProblem>,
         /// For `rate_limited`: seconds to wait.
         retry_after: Option<u64>,
+        /// For `credentials_rejected`, `bank_refused` and `sync_refused`: what the
+        /// proxy learnt with the refusal (boxed: most errors have none).
+        refusal: Option<Box<Refusal>>,
     },
+}
+
+/// What a refusal says besides its code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// The connection's status read right after the refusal.
+    pub status: Option<ConnectionStatus>,
+    /// The bank's own words about it (untranslated), if it gave any.
+    pub bank_message: Option<String>,
 }
 
 /// How the state machine reacts to an error.
@@ -66,6 +78,15 @@ impl ClientError {
                 request_id: error.request_id,
                 fields: error.fields.unwrap_or_default(),
                 retry_after: error.retry_after.or(retry_after),
+                refusal: {
+                    let bank_message = error.bank_message.filter(|m| !m.trim().is_empty());
+                    (error.status.is_some() || bank_message.is_some()).then(|| {
+                        Box::new(Refusal {
+                            status: error.status.map(|s| *s),
+                            bank_message,
+                        })
+                    })
+                },
             },
             // A bare 5xx from a load balancer, or a 404 from a misconfigured `api-base`.
             None => ClientError::Api {
@@ -84,7 +105,28 @@ impl ClientError {
                 request_id: None,
                 fields: BTreeMap::new(),
                 retry_after,
+                refusal: None,
             },
+        }
+    }
+
+    /// The connection's status as the proxy read it right after this refusal.
+    pub fn fresh(&self) -> Option<&ConnectionStatus> {
+        match self {
+            ClientError::Api {
+                refusal: Some(r), ..
+            } => r.status.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The bank's own words about this refusal, if any.
+    pub fn bank_message(&self) -> Option<&str> {
+        match self {
+            ClientError::Api {
+                refusal: Some(r), ..
+            } => r.bank_message.as_deref(),
+            _ => None,
         }
     }
 
@@ -155,7 +197,8 @@ impl ClientError {
             return t.err_unavailable;
         }
         match self.severity() {
-            Severity::Silent | Severity::Stale => t.err_stale,
+            // Never shown: these refetch (stale) or say nothing (aborted).
+            Severity::Silent | Severity::Stale => t.err_refused,
             Severity::SessionExpired => t.expired_body,
             Severity::NotFound => t.not_found_body,
             Severity::Unavailable => {
@@ -170,6 +213,9 @@ impl ClientError {
                 Some(K::InvalidFields) => t.err_fields,
                 Some(K::RedirectNotAllowed) => t.err_redirect,
                 Some(K::InvalidState) => t.err_return,
+                Some(K::SyncRefused) => t.err_sync_refused,
+                Some(K::ActionInFlight) => t.err_in_flight,
+                Some(K::BankRefused) => t.err_bank_refused,
                 _ => t.err_refused,
             },
         }
@@ -247,8 +293,8 @@ mod tests {
             crate::i18n::EN.err_unavailable
         );
         assert_eq!(
-            api(ErrorCode::CredentialsRejected).user_message(&crate::i18n::FR),
-            crate::i18n::FR.err_credentials
+            api(ErrorCode::CredentialsRejected).user_message(&crate::i18n::EN),
+            crate::i18n::EN.err_credentials
         );
     }
 }

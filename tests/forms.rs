@@ -50,8 +50,10 @@ async fn every_field_type_gets_its_control() {
     assert_eq!(m.text("label[for=mend-f0]").trim(), "Label login");
     assert_eq!(
         attr("input[name=login]", "aria-describedby").as_deref(),
-        Some("mend-f0-help")
+        Some("mend-f0-help mend-f0-err"),
+        "its description, and its error line (empty while the value is fine)"
     );
+    assert_eq!(m.text("#mend-f0-err"), "");
     assert_eq!(m.text("#mend-f0-help"), "Your 8-digit customer number");
     assert_eq!(
         attr("input[name=secret]", "type").as_deref(),
@@ -178,7 +180,12 @@ async fn clicking_twice_submits_once_and_the_button_waits() {
     settle().await;
     assert_eq!(submitted(&m).len(), 1);
     let button = m.q("[data-action=submit]").unwrap();
-    assert!(button.has_attribute("disabled"));
+    // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+    assert_eq!(
+        button.get_attribute("aria-disabled").as_deref(),
+        Some("true")
+    );
+    assert!(!button.has_attribute("disabled"));
     assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
     assert_eq!(button.text_content().unwrap().trim(), "Sending…");
 }

@@ -543,3 +543,47 @@ async fn a_background_change_never_steals_focus() {
     );
     outside.remove();
 }
+
+#[wasm_bindgen_test]
+async fn the_language_falls_through_lang_then_html_lang_and_a_region_counts_as_its_language() {
+    let section = |m: &Mounted| m.q("section.mend").unwrap();
+    // A region tag: Portuguese. Hidden until its catalogue is in, never English first.
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    let m = mount_with(fake, &[("lang", "pt-BR")]);
+    assert!(
+        section(&m).has_attribute("hidden"),
+        "hidden until the catalogue is in"
+    );
+    settle().await;
+    assert!(!section(&m).has_attribute("hidden"));
+    assert_eq!(section(&m).get_attribute("lang").as_deref(), Some("pt"));
+    assert_eq!(m.title(), "O seu banco pede que confirme o acesso");
+    drop(m);
+    // Unsupported on the element: the page's <html lang>.
+    let html = document().document_element().unwrap();
+    let before = html.get_attribute("lang");
+    html.set_attribute("lang", "de-CH").unwrap();
+    let fake = mend::FakeClient::new();
+    fake.status(status(Some("SCARequired")));
+    let m = mount_with(fake, &[("lang", "ja")]);
+    settle().await;
+    assert_eq!(section(&m).get_attribute("lang").as_deref(), Some("de"));
+    // The webview is asked for in that language too.
+    m.fake.answer(Ok(mend::client::Answer::Redirect(
+        mend_model::api::RedirectUrl {
+            kind: mend_model::api::RedirectKind::Reconnect,
+            url: "https://webview.example/x".into(),
+        },
+    )));
+    m.click("[data-action=reconnect]");
+    settle().await;
+    let Some(Call::RedirectUrl { body, .. }) = m.fake.requests().pop() else {
+        panic!("no redirect call")
+    };
+    assert_eq!(body.lang.as_deref(), Some("de"));
+    match before {
+        Some(l) => html.set_attribute("lang", &l).unwrap(),
+        None => html.remove_attribute("lang").unwrap(),
+    }
+}

@@ -143,4 +143,20 @@ fn error_answers_are_mapped_once() {
         error_for(502, "Bad gateway", Some(3)).retry_after(),
         Some(3)
     );
+    // A refusal with the connection's fresh status and the bank's words (docs/api.md).
+    let e = error_for(
+        422,
+        r#"{"error":{"code":"bank_refused","message":"The bank could not complete this request.","status":{"id":7,"state":"websiteUnavailable","actions":[],"fields":[],"sources":[],"renew":false},"bank_message":"Le site de votre banque est momentanément indisponible"}}"#,
+        None,
+    );
+    assert_eq!(e.api_code(), Some(&ErrorCode::BankRefused));
+    assert_eq!(
+        e.fresh()
+            .map(|s| s.state.as_ref().map(|x| x.as_str().to_owned())),
+        Some(Some("websiteUnavailable".to_owned()))
+    );
+    assert_eq!(
+        e.bank_message(),
+        Some("Le site de votre banque est momentanément indisponible")
+    );
 }

@@ -1,124 +1,154 @@
-//! The view: [`Root`] (Leptos) holds the live region, the compact banner and the
-//! panel's container, and re-renders the panel whenever the machine or the form's
-//! problems change. What the panel shows is data ([`crate::panel`]); how it becomes
-//! DOM is [`render`], which explains why it uses plain DOM calls.
+//! The view, as Leptos components: [`Root`] holds the live region, the compact
+//! [`Banner`](parts::Banner), the notice and one reactive switch on the kind of panel
+//! ([`crate::panel::Kind`]), an `EitherOf5` of the panel components (smaller than
+//! `into_any` here: docs/widget.md, "Size"), each arm a small
+//! component receiving plain data, signals and callbacks:
 //!
-//! Every string from Powens (the bank's message, labels, source names) is rendered as
-//! a text node, never as HTML. No `style` attributes anywhere (strict CSP): looks come
-//! from classes, `data-*` attributes and `style/mend.css`.
+//! | kind | component | states |
+//! |---|---|---|
+//! | form | [`form::FormPanel`] | `additionalInformationNeeded`; `wrongpass`, `passwordExpired` with Agent status |
+//! | approval | [`panels::ApprovalPanel`] | `decoupled` (resuming, countdown), `validating` |
+//! | redirect | [`panels::RedirectPanel`] | `SCARequired`, `webauthRequired`, `actionNeeded`, Reconnect fallbacks, an approval timed out |
+//! | notice | [`panels::NoticePanel`] | fine, `rateLimiting`, `websiteUnavailable`, `bug`, `notSupported`, unknown; loading, session expired, not found |
+//! | unavailable | [`panels::UnavailablePanel`] | the proxy can't be reached |
+//!
+//! The switch reads a memo of [`crate::panel::Panel`], which changes with the state,
+//! the bank's words and the language only: the busy flag, the clock and the form's
+//! problems are read by the one node they change; the typed values are kept by the
+//! controller, since nothing on screen reads them. A new
+//! kind of panel is built anew; a new value of the same kind (the bank's message after
+//! a wrong code) patches the panel in place, so the field the user is in stays. Nothing is rebuilt
+//! for them, so focus stays where the user put it; the controller moves it only on a
+//! change of state ([`crate::app`]). The controller owns every request and timer;
+//! components only read signals and call back.
+//!
+//! No `style` attributes (strict CSP): looks come from classes, `data-*` and
+//! `style/mend.css`.
 
-pub mod render;
+pub mod form;
+pub mod panels;
+pub mod parts;
 
 use crate::app::Ctl;
-use crate::element::Attrs;
-use crate::i18n::{self, Texts};
-use crate::panel::panel;
-use crate::state::Notice;
+use crate::i18n::Texts;
+use crate::panel::{self, Kind, Panel};
+use crate::state::{Machine, Notice};
+use form::FormPanel;
+use leptos::either::EitherOf5;
 use leptos::prelude::*;
-use mend_model::api::CallbackOutcome;
-use std::collections::BTreeMap;
+use mend_model::api::{Action, CallbackOutcome};
+use panels::{ApprovalPanel, NoticePanel, RedirectPanel, UnavailablePanel};
+use parts::{Banner, NoticeBar};
 use std::rc::Rc;
 
-/// A notice's text.
-pub fn notice_text(n: &Notice, t: &'static Texts) -> &'static str {
+/// A notice's text, and whether it is good news.
+pub fn notice_text(n: &Notice, t: &'static Texts) -> (&'static str, bool) {
     match n {
-        Notice::Resolved => t.resolved,
-        Notice::Returned(CallbackOutcome::Cancelled) => t.returned_cancelled,
-        Notice::Returned(CallbackOutcome::Failed) => t.returned_failed,
-        Notice::Returned(CallbackOutcome::Completed) => t.returned_completed,
-        Notice::CredentialsRejected => t.err_credentials,
-        Notice::InvalidFields(_) => t.err_fields,
-        Notice::Failed(e) => e.user_message(t),
+        Notice::Resolved => (t.resolved, true),
+        Notice::Returned(CallbackOutcome::Completed) => (t.returned_completed, true),
+        Notice::Returned(CallbackOutcome::Cancelled) => (t.returned_cancelled, false),
+        Notice::Returned(CallbackOutcome::Failed) => (t.returned_failed, false),
+        Notice::CredentialsRejected(_) => (t.err_credentials, false),
+        Notice::InvalidFields(_) => (t.err_fields, false),
+        Notice::Failed(e) => (e.user_message(t), false),
     }
 }
 
-/// Renders the notice and the panel of the moment into `root` (the `.mend__body`).
-/// Reads the machine, the language and the problems tracked (inside an effect, those
-/// re-render), the values and the clock untracked.
-pub fn paint(ctl: &Ctl, root: &web_sys::Element) {
-    let t = i18n::texts(&ctl.attrs.with(Attrs::lang));
-    let (p, busy, notice, server_errors) = ctl.machine.with(|m| {
-        let server = match &m.notice {
-            Some(Notice::InvalidFields(f)) => f.clone(),
-            _ => BTreeMap::new(),
-        };
-        let notice = m.notice.as_ref().map(|n| {
-            let ok = matches!(
-                n,
-                Notice::Resolved | Notice::Returned(CallbackOutcome::Completed)
-            );
-            (notice_text(n, t), ok)
-        });
-        (panel(m, t), m.busy(), notice, server)
-    });
-    let client = ctl.field_errors.get();
-    let errors = if client.is_empty() {
-        server_errors
-    } else {
-        client
-    };
-    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
-    ctl.values.with_untracked(|values| {
-        let cx = render::Context {
-            t,
-            busy,
-            values,
-            errors: &errors,
-            notice,
-            now: ctl.now.get_untracked(),
-        };
-        render::render(&doc, root, &p, &cx);
-    });
+/// The bank's own words behind a notice, if it gave any.
+pub fn notice_bank_words(n: &Notice) -> Option<String> {
+    match n {
+        Notice::CredentialsRejected(words) => words.clone(),
+        Notice::Failed(e) => e.bank_message().map(str::to_owned),
+        _ => None,
+    }
 }
 
-/// The whole widget: live region, compact banner, and the panel of the moment.
+/// The whole widget: live region, compact banner, notice, and the panel of the moment.
 #[component]
 pub fn Root(
-    /// The controller.
+    /// The controller: its signals are read here, its methods are the callbacks.
     ctl: StoredValue<Rc<Ctl>, LocalStorage>,
 ) -> impl IntoView {
     let c = ctl.get_value();
-    let (machine, attrs, open) = (c.machine, c.attrs, c.open);
-    let now = c.now;
+    let (machine, attrs, open, now, texts, field_errors) =
+        (c.machine, c.attrs, c.open, c.now, c.texts, c.field_errors);
+    let lang_ready = c.lang_ready;
     drop(c);
-    let t = move || i18n::texts(&attrs.with(Attrs::lang));
+
+    let panel = Memo::new(move |_| machine.with(|m| panel::panel(m, texts.get())));
+    // Memos only where many nodes read a value (the panel, the busy flag); a value
+    // read by one node is a closure: each memo type costs the element's wasm its own
+    // copy of the reactive graph's machinery (docs/widget.md, "Size").
+    let busy = Memo::new(move |_| machine.with(Machine::busy));
+    let title = move || panel.with(|p| p.head.title);
+    let retry_at = move || machine.with(panel::retry_at);
     let compact = move || attrs.with(|a| a.compact);
-    let announce = move || machine.with(|m| panel(m, t()).title);
-    let body = NodeRef::<leptos::html::Div>::new();
+    // The widget's own checks first; else what the proxy refused.
+    let problem = move |name: &str| {
+        field_errors.with(|mine| {
+            if !mine.is_empty() {
+                return mine.get(name).copied();
+            }
+            machine.with(|m| match &m.notice {
+                Some(Notice::InvalidFields(f)) => f.get(name).copied(),
+                _ => None,
+            })
+        })
+    };
 
-    // The panel: rebuilt when the machine, the language or the form's problems change;
-    // not when the user types (values are read untracked) nor when the clock ticks.
-    Effect::new(move |_| {
-        if let Some(root) = body.get() {
-            paint(&ctl.get_value(), &root);
-        }
-    });
-    // Countdowns follow the clock without rebuilding the panel (focus stays put).
-    Effect::new(move |_| {
-        let n = now.get();
-        if let Some(root) = body.get_untracked() {
-            render::tick(&root, i18n::texts(&attrs.with_untracked(Attrs::lang)), n);
-        }
-    });
+    let on_action = Callback::new(move |a: Action| ctl.get_value().act(a));
+    // Nothing on screen depends on what is typed: the controller keeps it.
+    let on_input =
+        Callback::new(move |(name, value): (String, String)| ctl.get_value().typed(name, value));
 
-    let data_phase = move || machine.with(|m| m.phase_name());
+    let switch = move || {
+        let Panel {
+            kind,
+            head,
+            buttons,
+            sources,
+        } = panel.get();
+        let t = texts.get_untracked();
+        match kind {
+            Kind::Form {
+                fields,
+                new_password,
+            } => {
+                let values = ctl.get_value().typed_values();
+                EitherOf5::A(view! {
+                    <FormPanel head fields new_password buttons sources t values problem busy
+                        on_input on_action/>
+                })
+            }
+            Kind::Approval(progress) => EitherOf5::B(view! {
+                <ApprovalPanel head progress buttons sources t busy now on_action/>
+            }),
+            Kind::Redirect => {
+                EitherOf5::C(view! { <RedirectPanel head buttons sources t busy on_action/> })
+            }
+            Kind::Notice { dates, progress } => EitherOf5::D(view! {
+                <NoticePanel head dates progress buttons sources t busy on_action/>
+            }),
+            Kind::Unavailable => EitherOf5::E(view! {
+                <UnavailablePanel head buttons t retry_at now busy on_action/>
+            }),
+        }
+    };
+
     view! {
-        <section class="mend" part="container" data-phase=data_phase lang=move || t().lang
+        <section class="mend" part="container" data-phase=move || Some(machine.with(|m| m.phase_name()))
+            lang=move || Some(texts.get().lang) hidden=move || (!lang_ready.get()).then_some("")
             data-compact=move || compact().then_some("") data-open=move || open.get().then_some("")>
-            <p class="mend__live" role="status" aria-live="polite" aria-atomic="true">{announce}</p>
-            {move || compact().then(|| view! {
-                <div class="mend__banner" part="banner">
-                    <span class="mend__banner-text">{announce}</span>
-                    <button type="button" class="mend__btn mend__btn--link" part="button toggle"
-                        aria-expanded=move || open.get().to_string()
-                        on:click=move |_| open.update(|o| *o = !*o)>
-                        {move || if open.get() { t().close } else { t().open }}
-                    </button>
-                </div>
-            })}
-            <div class="mend__body" part="body" node_ref=body hidden=move || compact() && !open.get()></div>
+            <p class="mend__live" role="status" aria-live="polite" aria-atomic="true">{title}</p>
+            {move || compact().then(|| view! { <Banner title open t=texts/> })}
+            <div class="mend__body" part="body" hidden=move || (compact() && !open.get()).then_some("")>
+                {move || machine.with(|m| m.notice.as_ref().map(|n| (notice_text(n, texts.get()), notice_bank_words(n))))
+                    .map(|((text, ok), bank)| {
+                        let t = texts.get();
+                        view! { <NoticeBar text ok bank says=t.bank_says dismiss=t.dismiss on_action/> }
+                    })}
+                {switch}
+            </div>
         </section>
     }
 }

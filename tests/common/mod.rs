@@ -87,9 +87,35 @@ pub fn mount_with(fake: Rc<FakeClient>, attrs: &[(&str, &str)]) -> Mounted {
     mount_as(42, fake, attrs, true)
 }
 
+/// The catalogues as `mend.js` would fetch them: `loader(lang)` resolves to the parsed
+/// `assets/i18n/<lang>.json` (or `null`). Set once; idempotent.
+pub fn use_catalogues() {
+    fn file(lang: &str) -> Option<&'static str> {
+        Some(match lang {
+            "fr" => include_str!("../../assets/i18n/fr.json"),
+            "de" => include_str!("../../assets/i18n/de.json"),
+            "es" => include_str!("../../assets/i18n/es.json"),
+            "it" => include_str!("../../assets/i18n/it.json"),
+            "nl" => include_str!("../../assets/i18n/nl.json"),
+            "pt" => include_str!("../../assets/i18n/pt.json"),
+            _ => return None,
+        })
+    }
+    let loader = Closure::<dyn Fn(JsValue) -> JsValue>::new(|lang: JsValue| {
+        let value = lang
+            .as_string()
+            .and_then(|l| file(&l))
+            .and_then(|text| js_sys::JSON::parse(text).ok())
+            .unwrap_or(JsValue::NULL);
+        js_sys::Promise::resolve(&value).into()
+    });
+    mend::i18n::set_loader(loader.into_js_value().unchecked_into());
+}
+
 /// Mounts a widget for connection `id`; `fresh` forgets any page return checked so
 /// far and any connection remembered as having left for a redirect.
 pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bool) -> Mounted {
+    use_catalogues();
     if fresh {
         mend::app::Ctl::reset_page_return();
         if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {

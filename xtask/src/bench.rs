@@ -11,8 +11,8 @@ use crate::wire;
 pub fn widget() -> Result {
     setup::ensure()?;
     run(
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     run(
         "release build of mend-proxy",
@@ -51,6 +51,36 @@ pub fn upstream(args: &[&str]) -> Result {
         cmd("cargo")
             .args(["run", "--release", "-p", "mend-bench", "--", "upstream"])
             .args(args),
+    )?;
+    Ok(())
+}
+
+/// Runs `mend-bench soak` (crates/bench) in release mode: widgets under upstream faults.
+pub fn soak(args: &[&str]) -> Result {
+    run(
+        "fault soak (release)",
+        cmd("cargo")
+            .args(["run", "--release", "-p", "mend-bench", "--", "soak"])
+            .args(args),
+    )?;
+    Ok(())
+}
+
+/// Runs `mend-bench cluster` (crates/bench) in release mode: three replicas, Redis and
+/// HAProxy against one replica alone (the replicas are the release `mend-proxy`).
+pub fn cluster(args: &[&str]) -> Result {
+    // redis-server and haproxy come from the set-up table.
+    setup::ensure()?;
+    run(
+        "build mend-proxy (release)",
+        cmd("cargo").args(["build", "--release", "-p", "mend-proxy"]),
+    )?;
+    run(
+        "cluster benchmark (release)",
+        cmd("cargo")
+            .args(["run", "--release", "-p", "mend-bench", "--", "cluster"])
+            .args(args)
+            .env("MEND_PROXY_BIN", target_dir().join("release/mend-proxy")),
     )?;
     Ok(())
 }

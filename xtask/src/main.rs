@@ -7,6 +7,10 @@
 //! - `cargo xtask bench widget|proxy|upstream`: figures for the size, latency and
 //!   fair-use targets.
 //! - `cargo xtask screenshots [LANG…]`: refresh `docs/screenshots/`.
+//! - `cargo xtask soak [--minutes N] [--widgets N]`: simulated widgets against the
+//!   release proxy under 20 % upstream faults (RELIABILITY.md).
+//! - `cargo xtask fuzz [--secs N | --runs N] [TARGET...]`: the libFuzzer targets of
+//!   `fuzz/` (nightly), one after the other.
 //!
 //! Every child runs in its own process group and is stopped, with all it started,
 //! however xtask ends (`procs`). Nearly std-only, since it is built before anything
@@ -15,7 +19,9 @@
 mod bench;
 mod deny;
 mod dev;
+mod fuzz;
 mod procs;
+mod release;
 mod screenshots;
 mod setup;
 mod test;
@@ -44,6 +50,10 @@ commands:
                    100 tabs in a mix of states, 30 page loads in 10 s [--quick] [--only a|b|c]
   screenshots [LANG…]
                    refresh docs/screenshots/ (default: en)
+  soak             N widgets (--widgets, default 200) against the release proxy with 20 %
+                   upstream faults for --minutes N (default 10); doubled, lost, stuck
+  fuzz             the fuzz targets of fuzz/ (nightly + cargo-fuzz), each for --secs N
+                   (default 60) or --runs N executions [TARGET...]; see RELIABILITY.md
 ",
         setup::summary()
     )
@@ -63,7 +73,10 @@ fn main() -> ExitCode {
         ["bench", "widget"] => Some(bench::widget()),
         ["bench", "proxy", rest @ ..] => Some(bench::proxy(rest)),
         ["bench", "upstream", rest @ ..] => Some(bench::upstream(rest)),
+        ["bench", "cluster", rest @ ..] => Some(bench::cluster(rest)),
         ["screenshots", langs @ ..] => Some(screenshots::screenshots(langs)),
+        ["soak", rest @ ..] => Some(bench::soak(rest)),
+        ["fuzz", rest @ ..] => Some(fuzz::main(rest)),
         _ => None,
     });
     // A child stopped by the signal watcher looks like a failure here: let the watcher

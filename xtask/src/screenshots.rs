@@ -4,8 +4,8 @@
 //! the browser's are both fixed (see e2e/screenshots.test.mjs), so an unchanged
 //! widget gives the same PNGs.
 //!
-//! Languages: `en` by default; each one given is taken (English in
-//! `docs/screenshots/`, any other in `docs/screenshots/<lang>/`, each with its gallery).
+//! Languages: the widget's seven by default; each one given is taken, each in
+//! `docs/screenshots/<lang>/` with its gallery.
 
 use crate::procs::run;
 use crate::setup;
@@ -19,14 +19,14 @@ pub fn screenshots(langs: &[&str]) -> Result {
         }
     }
     let langs = if langs.is_empty() {
-        "en".to_owned()
+        "en,fr,de,es,it,nl,pt".to_owned()
     } else {
         langs.join(",")
     };
     setup::ensure()?;
     run(
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     run(
         "build mend-proxy",

@@ -9,6 +9,7 @@
 //! the cargo tools (they then share one build folder), one `npm ci`.
 
 use crate::procs::run;
+use crate::release;
 use crate::util::{
     Result, cargo_bin, cmd, fmt_duration, locked_version, output, root, target_dir, trunk_cache,
     which,
@@ -55,6 +56,9 @@ struct Tool {
     why: &'static str,
     /// Overrides the source's own check (e.g. npm may come from outside Debian).
     present: Option<fn() -> bool>,
+    /// Installed only by the command that needs it (`cargo xtask fuzz`), not by
+    /// every set-up: the fuzz tier is not part of `cargo xtask test`.
+    on_demand: bool,
 }
 
 const fn tool(source: Source, why: &'static str) -> Tool {
@@ -62,7 +66,24 @@ const fn tool(source: Source, why: &'static str) -> Tool {
         source,
         why,
         present: None,
+        on_demand: false,
     }
+}
+
+const fn on_demand(source: Source, why: &'static str) -> Tool {
+    Tool {
+        on_demand: true,
+        ..tool(source, why)
+    }
+}
+
+/// Whether set-up also installs the on-demand tools (set by `cargo xtask fuzz`).
+static WITH_ON_DEMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set-up, plus the tools only some commands need (`on_demand`).
+pub fn ensure_with_on_demand() -> Result {
+    WITH_ON_DEMAND.store(true, std::sync::atomic::Ordering::SeqCst);
+    ensure()
 }
 
 /// Flags every cargo tool shares: `--locked` (their own lock files), and
@@ -76,10 +97,16 @@ const TOOLS: &[Tool] = &[
     tool(Source::Apt("chromium"), "browser tests and end to end"),
     tool(Source::Apt("chromium-driver"), "browser tests"),
     tool(Source::Apt("firefox-esr"), "browser tests in Firefox"),
+    tool(
+        Source::Apt("redis-server"),
+        "the cluster tier of the end-to-end suite (e2e/cluster.test.mjs)",
+    ),
+    tool(Source::Apt("haproxy"), "the cluster tier's load balancer"),
     Tool {
         source: Source::Apt("nodejs"),
         why: "wasm-opt, Playwright",
         present: Some(|| which("npm").is_some() && which("node").is_some()),
+        on_demand: false,
     },
     tool(Source::NpmCi, "wasm-opt 132, playwright-core, axe-core"),
     tool(Source::WasmOpt, "trunk finds wasm-opt 132 without xtask"),
@@ -120,6 +147,15 @@ const TOOLS: &[Tool] = &[
         },
         "licence, ban and source checks",
     ),
+    on_demand(
+        Source::Cargo {
+            krate: "cargo-fuzz",
+            version: Version::Exact("0.13.2"),
+            bin: "cargo-fuzz",
+            flags: LOCKED,
+        },
+        "the fuzz tier (cargo xtask fuzz)",
+    ),
 ];
 
 /// Makes sure every tool of [`TOOLS`] is there, installing what is missing.
@@ -128,6 +164,7 @@ pub fn ensure() -> Result {
     println!("==> set-up: checking the tools (cargo xtask setup)");
     let mut ran = 0;
     ran += rustup_targets()?;
+    ran += size_toolchain()?;
     ran += apt()?;
     ran += npm()?;
     ran += wasm_opt()?;
@@ -142,7 +179,10 @@ pub fn ensure() -> Result {
 }
 
 fn tools(pick: fn(&Source) -> bool) -> impl Iterator<Item = &'static Tool> {
-    TOOLS.iter().filter(move |t| pick(&t.source))
+    let all = WITH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst);
+    TOOLS
+        .iter()
+        .filter(move |t| pick(&t.source) && (all || !t.on_demand))
 }
 
 fn ok(what: &str) {
@@ -171,6 +211,30 @@ fn rustup_targets() -> Result<usize> {
             ran += 1;
         }
     }
+    Ok(ran)
+}
+
+/// The pinned nightly of the widget's release build (std rebuilt for size, see
+/// xtask/src/release.rs) with `rust-src`, and the crates its std needs, fetched so that
+/// the build works `--offline`.
+fn size_toolchain() -> Result<usize> {
+    let what = format!("{} with rust-src", release::SIZE_TOOLCHAIN);
+    let mut ran = 0;
+    if release::toolchain_ready() {
+        ok(&what);
+    } else {
+        let took = run(
+            &format!("rustup toolchain install {what} (the widget's release build)"),
+            &mut release::install(),
+        )?;
+        installed(&what, took);
+        ran += 1;
+    }
+    // Quick when they are cached; a fresh machine downloads them here, not offline.
+    run(
+        &format!("cargo fetch (std's crates, {})", release::SIZE_TOOLCHAIN),
+        &mut release::fetch_std_deps()?,
+    )?;
     Ok(ran)
 }
 
@@ -412,6 +476,9 @@ pub fn require_build_tools() -> Result {
         )),
         None => problems.push(format!("wasm-opt {pinned}")),
     }
+    if !release::toolchain_ready() {
+        problems.push(format!("{} with rust-src", release::SIZE_TOOLCHAIN));
+    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -433,6 +500,7 @@ pub fn summary() -> String {
             Source::NpmCi => "npm packages".to_owned(),
             Source::WasmOpt => "wasm-opt link".to_owned(),
         })
+        .chain([format!("{} (rust-src)", release::SIZE_TOOLCHAIN)])
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -97,13 +97,13 @@ pub fn run_tests() -> Result {
 
     check(
         &mut checks,
-        "release build of the widget (trunk)",
-        cmd("trunk").args(["build", "--release", "--offline"]),
+        "release build of the widget (trunk, std rebuilt for size)",
+        &mut crate::release::trunk_release(),
     )?;
     check(
         &mut checks,
-        "build mend-proxy",
-        cmd("cargo").args(["build", "-p", "mend-proxy"]),
+        "build mend-proxy and mend-sandbox",
+        cmd("cargo").args(["build", "-p", "mend-proxy", "-p", "mend-sandbox"]),
     )?;
 
     let target = target_dir();
@@ -134,7 +134,7 @@ pub fn run_tests() -> Result {
 
     let shots = target.join("screenshots");
     let (out, took) = run_capture(
-        "end to end: Playwright + Chromium against mend-proxy (sandbox mode)",
+        "end to end: Playwright + Chromium against mend-proxy (sandbox mode), and the cluster",
         cmd("node")
             .args([
                 "--test",
@@ -143,6 +143,8 @@ pub fn run_tests() -> Result {
                 "e2e/",
             ])
             .env("MEND_PROXY_BIN", &proxy_bin)
+            // The cluster tier's shared Powens.
+            .env("MEND_SANDBOX_BIN", target.join("debug/mend-sandbox"))
             .env("MEND_WIDGET_DIR", root().join("dist"))
             // Screenshots of a test run go to the build folder; only `cargo xtask
             // screenshots` writes docs/screenshots.

@@ -6,8 +6,14 @@
 //!   proxy's latency, upstream calls while watching, memory per long-poll.
 //! - `mend-bench upstream [--quick] [--only a|b|c]`: Powens requests a minute
 //!   (fair use), from the sandbox's request log.
+//! - `mend-bench soak [--minutes N | --seconds N] [--widgets N]`: simulated widgets
+//!   against the proxy under 20 % upstream faults; doubled, lost and stuck counts.
+//! - `mend-bench cluster [--quick]`: three replicas sharing Redis behind HAProxy
+//!   against one replica alone: upstream reads, change latency, memory, Redis load.
 
+mod cluster;
 mod proxy;
+mod soak;
 mod upstream;
 
 /// The proxy's own allocator (crates/proxy/src/main.rs): the proxy measured is the
@@ -21,9 +27,11 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("proxy") => proxy::main(&args[1..]),
         Some("upstream") => upstream::main(&args[1..]),
+        Some("soak") => soak::main(&args[1..]),
+        Some("cluster") => cluster::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]"
+                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]\n       mend-bench soak [--minutes N | --seconds N] [--widgets N]\n       mend-bench cluster [--quick]"
             );
             std::process::exit(2);
         }

@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-session-secret-0123456789abcdef";
+/// The child's `MEND_METRICS_TOKEN` (its `/metrics` needs it).
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
 const POLL: Duration = Duration::from_secs(1);
 
 /// `mend-bench proxy ARGS…`.
@@ -72,7 +74,10 @@ fn serve_child() {
         cfg.poll_interval = POLL;
         cfg.rate_limit_per_ip = 100_000_000;
         cfg.rate_limit_per_session = 100_000_000;
+        cfg.rate_limit_unauthenticated = 100_000_000;
         cfg.max_waiters_per_user = usize::MAX;
+        cfg.max_connections = 100_000;
+        cfg.metrics_token = Some(SecretString::from(METRICS_TOKEN));
         cfg.sandbox_setup = Some(|c| {
             c.decoupled_delay = Duration::from_millis(700);
             c.validating_delay = Duration::from_millis(700);
@@ -237,6 +242,7 @@ async fn sandbox_token(client: &reqwest::Client, base: &str) -> Result<String, S
 async fn upstream_reads(client: &reqwest::Client, base: &str) -> Result<f64, String> {
     let text = client
         .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .map_err(|e| e.to_string())?
@@ -349,6 +355,7 @@ async fn watch_changes(
 async fn metric(client: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
     let text = client
         .get(format!("{base}/metrics"))
+        .bearer_auth(METRICS_TOKEN)
         .send()
         .await
         .ok()?

@@ -117,6 +117,7 @@ impl Rig {
         let mut cfg = Config::sandbox(SocketAddr::from(([127, 0, 0, 1], 0)));
         cfg.rate_limit_per_ip = 100_000_000;
         cfg.rate_limit_per_session = 100_000_000;
+        cfg.rate_limit_unauthenticated = 100_000_000;
         cfg.max_waiters_per_user = 10_000;
         if webhooks {
             // The in-process sandbox then sends its signed webhooks to this proxy.

@@ -103,7 +103,7 @@ crate::wire_names! {
     }
 }
 
-/// What the user can do in `state`, per `shared/CONTRACT.md` §7. `credentials_allowed`
+/// What the user can do in `state` (`docs/widget.md`, "States and panels"). `credentials_allowed`
 /// is the proxy's `MEND_AGENT_STATUS`; `has_fields` whether Powens sent `fields`.
 pub fn actions_for(
     state: Option<&ConnectionState>,
@@ -168,6 +168,21 @@ crate::wire_names! {
         Reconnect = "reconnect",
         /// The bank's web authentication.
         Webauth = "webauth",
+    }
+}
+
+impl RedirectKind {
+    /// The action that starts this flow.
+    pub const fn action(self) -> Action {
+        match self {
+            Self::Reconnect => Action::Reconnect,
+            Self::Webauth => Action::Webauth,
+        }
+    }
+
+    /// The flow an action starts, if it starts one.
+    pub fn of(action: Action) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.action() == action)
     }
 }
 

@@ -198,8 +198,11 @@ impl ConnectorField {
         ) {
             return false;
         }
+        // ASCII case folding is exact here: no non-ASCII letter lowercases to one of
+        // the ASCII words looked for, and Unicode's tables would cost the widget's wasm
+        // about 14 KB.
         let name = self.name.to_ascii_lowercase();
-        let label = self.label.to_lowercase();
+        let label = self.label.to_ascii_lowercase();
         name.contains("otp")
             || name.contains("code")
             || name.contains("sms")

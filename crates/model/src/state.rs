@@ -39,7 +39,7 @@ pub enum ConnectionState {
     Unknown(String),
 }
 
-/// How a state is to be handled, the way `shared/CONTRACT.md` §7 groups them.
+/// How a state is to be handled, the way `docs/widget.md` ("States and panels") groups them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StateKind {
@@ -109,7 +109,7 @@ impl ConnectionState {
         }
     }
 
-    /// How this state is handled (CONTRACT §7).
+    /// How this state is handled (`docs/widget.md`, "States and panels").
     pub fn kind(&self) -> StateKind {
         match self {
             Self::ScaRequired

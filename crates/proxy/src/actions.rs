@@ -3,9 +3,11 @@
 //!
 //! Each is checked against the connection's state as Powens has it now (the actions
 //! of docs/api.md, [`actions_for`]), sent once and never retried, and single flight
-//! per connection: a second action while one is on its way to the bank is refused
-//! with `action_in_flight` rather than sent (the bank may take minutes, and a second
-//! OTP would race the first).
+//! per connection across every replica (a slot in the [`Store`]): a second action
+//! while one is on its way to the bank is refused with `action_in_flight` rather
+//! than sent (the bank may take minutes, and a second OTP would race the first).
+//! While the shared store is down, actions are refused (503): a second submission
+//! through another replica could not be ruled out.
 //!
 //! Powens' refusals are answered in words a user understands ([`refused`]): a 409 on
 //! a sync is `sync_refused`; a 400 whose code names a state or carries the bank's
@@ -17,53 +19,45 @@ use axum::Json;
 use axum::extract::State;
 use mend_model::api::{Action, ConnectionStatus, FieldsSubmission, KnownErrorCode, actions_for};
 use mend_model::{Connection, ConnectionState};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::AppState;
 use crate::budget::Priority;
 use crate::error::{ApiError, AppJson};
 use crate::routes::{ConnId, answer};
 use crate::session::Session;
-use crate::upstream::UpstreamError;
+use crate::store::Store;
+use crate::upstream::{SUBMISSION_TIMEOUT, UpstreamError};
 
-type Key = (i64, i64);
-
-/// Connections with an action on its way to the bank.
-#[derive(Debug, Clone, Default)]
-pub struct InFlight {
-    keys: Arc<Mutex<HashSet<Key>>>,
-}
+/// How long a slot outlives a replica that died holding it: the longest an action
+/// can take (a fresh read, the bank's three minutes, a read after a refusal).
+pub const SLOT_LIFE: Duration = Duration::from_secs(SUBMISSION_TIMEOUT.as_secs() + 60);
 
 /// Holds a connection's action slot until dropped (however the action ends).
 #[derive(Debug)]
 pub struct Slot {
-    flights: InFlight,
-    key: Key,
+    store: Store,
+    user: i64,
+    id: i64,
+    token: u64,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.flights.lock().remove(&self.key);
+        self.store.release_slot(self.user, self.id, self.token);
     }
 }
 
-impl InFlight {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<Key>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Takes the connection's slot, or refuses: one action at a time per connection.
-    pub fn take(&self, user: i64, id: i64) -> Result<Slot, ApiError> {
-        if self.lock().insert((user, id)) {
-            Ok(Slot {
-                flights: self.clone(),
-                key: (user, id),
-            })
-        } else {
-            Err(ApiError::ActionInFlight)
-        }
+/// Takes the connection's slot, or refuses: one action at a time per connection.
+pub async fn take(store: &Store, user: i64, id: i64) -> Result<Slot, ApiError> {
+    match store.take_slot(user, id, SLOT_LIFE).await? {
+        Some(token) => Ok(Slot {
+            store: store.clone(),
+            user,
+            id,
+            token,
+        }),
+        None => Err(ApiError::ActionInFlight),
     }
 }
 
@@ -164,7 +158,7 @@ pub async fn submit_fields(
     AppJson(body): AppJson<FieldsSubmission>,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
-    let _slot = st.actions.take(session.user, id)?;
+    let _slot = take(&st.store, session.user, id).await?;
     let _action = st.reads.action(session.user, id);
     // The fields are those of the connection now, not what the widget saw.
     let (conn, offered) = current(&st, session.user, id).await?;
@@ -215,7 +209,7 @@ pub async fn resume(
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
-    let _slot = st.actions.take(session.user, id)?;
+    let _slot = take(&st.store, session.user, id).await?;
     let offered = offered(&st, session.user, id).await?;
     let _action = st.reads.action(session.user, id);
     if !offered.contains(&Action::Resume) {
@@ -253,7 +247,7 @@ pub async fn sync(
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
-    let _slot = st.actions.take(session.user, id)?;
+    let _slot = take(&st.store, session.user, id).await?;
     let offered = offered(&st, session.user, id).await?;
     let _action = st.reads.action(session.user, id);
     if !offered.contains(&Action::Sync) {

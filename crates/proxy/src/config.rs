@@ -25,6 +25,17 @@ pub fn default_zone() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
+/// Default `MEND_MAX_CONNECTIONS`: 10,000 waiting long-polls hold about 90 MiB
+/// (BENCHMARKS.md, "Proxy"); raise the process' open-files limit above it.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default `MEND_WRITE_TIMEOUT`: a client that accepts no byte of its answer for this
+/// long is cut.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default `MEND_RATE_LIMIT_UNAUTHENTICATED`, requests a minute per address without
+/// a valid session (a widget sends them only when its session expired; the sandbox's
+/// demo page asks for 26 sessions at each load).
+pub const DEFAULT_RATE_LIMIT_UNAUTHENTICATED: u32 = 120;
+
 /// Largest `MEND_POWENS_BUDGET` accepted.
 pub const MAX_POWENS_BUDGET: u32 = 100_000;
 /// Minimum length of `MEND_SESSION_SECRET`, in bytes.
@@ -128,6 +139,34 @@ pub struct ServeArgs {
     /// `loopback` (callers on this machine, not relayed) or `anywhere`.
     #[arg(long, env = "MEND_SANDBOX_CONTROLS", default_value = "loopback", value_parser = parse_controls)]
     pub mend_sandbox_controls: bool,
+    /// `redis://` or `rediss://` URL of a Redis (≥ 6) or Valkey shared by every
+    /// replica. Unset: everything in process (one replica).
+    #[arg(long, env = "MEND_REDIS_URL", hide_env_values = true)]
+    pub mend_redis_url: Option<SecretString>,
+    /// Comma-separated IPs or CIDRs of the load balancers in front: the client is the
+    /// rightmost `X-Forwarded-For` address not among them.
+    #[arg(long, env = "MEND_TRUSTED_PROXIES")]
+    pub mend_trusted_proxies: Option<String>,
+    /// Requests a minute allowed to one client address on `/api` without a valid
+    /// session.
+    #[arg(long, env = "MEND_RATE_LIMIT_UNAUTHENTICATED", default_value = "120")]
+    pub mend_rate_limit_unauthenticated: u32,
+    /// Bearer token `/metrics` requires on the main listener (or
+    /// `MEND_METRICS_TOKEN_FILE`). Unset: `/metrics` answers 404 there.
+    #[arg(long, env = "MEND_METRICS_TOKEN", hide_env_values = true)]
+    pub mend_metrics_token: Option<SecretString>,
+    /// File holding the metrics token.
+    #[arg(long, env = "MEND_METRICS_TOKEN_FILE")]
+    pub mend_metrics_token_file: Option<PathBuf>,
+    /// A separate address serving `/metrics` without a token (a private network).
+    #[arg(long, env = "MEND_METRICS_LISTEN")]
+    pub mend_metrics_listen: Option<String>,
+    /// Most client connections open at once; more wait in the listen backlog.
+    #[arg(long, env = "MEND_MAX_CONNECTIONS", default_value = "10000")]
+    pub mend_max_connections: usize,
+    /// A client that accepts no byte of its answer for this long is disconnected.
+    #[arg(long, env = "MEND_WRITE_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub mend_write_timeout: Duration,
 }
 
 /// `MEND_SANDBOX_CONTROLS`: `true` for `anywhere`.
@@ -260,6 +299,20 @@ pub struct Config {
     pub webhook_secret: Option<SecretString>,
     /// Sandbox mode: the control routes answer callers anywhere, not only on loopback.
     pub sandbox_controls_anywhere: bool,
+    /// `MEND_REDIS_URL`: the shared store; `None` keeps everything in process.
+    pub redis_url: Option<SecretString>,
+    /// `MEND_TRUSTED_PROXIES`.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Requests per minute per client address on `/api` without a valid session.
+    pub rate_limit_unauthenticated: u32,
+    /// `MEND_METRICS_TOKEN`: `/metrics` on the main listener requires it.
+    pub metrics_token: Option<SecretString>,
+    /// `MEND_METRICS_LISTEN`: a listener serving only `/metrics`, without a token.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `MEND_MAX_CONNECTIONS`.
+    pub max_connections: usize,
+    /// `MEND_WRITE_TIMEOUT`.
+    pub write_timeout: Duration,
 }
 
 impl Config {
@@ -286,6 +339,13 @@ impl Config {
             renew_window: DEFAULT_RENEW_WINDOW,
             webhook_secret: None,
             sandbox_controls_anywhere: false,
+            redis_url: None,
+            trusted_proxies: Default::default(),
+            rate_limit_unauthenticated: DEFAULT_RATE_LIMIT_UNAUTHENTICATED,
+            metrics_token: None,
+            metrics_listen: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
         }
     }
 
@@ -460,6 +520,72 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        if args.mend_rate_limit_unauthenticated == 0 {
+            return Err(ConfigError::new(
+                "MEND_RATE_LIMIT_UNAUTHENTICATED",
+                "must be at least 1",
+            ));
+        }
+        let redis_url = args
+            .mend_redis_url
+            .filter(|u| !u.expose_secret().trim().is_empty())
+            .map(|u| {
+                let ok = url::Url::parse(u.expose_secret().trim())
+                    .ok()
+                    .is_some_and(|p| {
+                        matches!(p.scheme(), "redis" | "rediss") && p.host_str().is_some()
+                    });
+                if ok {
+                    Ok(SecretString::from(u.expose_secret().trim().to_owned()))
+                } else {
+                    // Never the value: it may hold a password.
+                    Err(ConfigError::new(
+                        "MEND_REDIS_URL",
+                        "expected a URL like redis://redis.internal:6379/0 or rediss://…",
+                    ))
+                }
+            })
+            .transpose()?;
+        let trusted_proxies = crate::client_addr::TrustedProxies::parse(
+            args.mend_trusted_proxies.as_deref().unwrap_or(""),
+        )
+        .map_err(|e| ConfigError::new("MEND_TRUSTED_PROXIES", e))?;
+        let metrics_token = read_secret(
+            args.mend_metrics_token,
+            args.mend_metrics_token_file.as_deref(),
+            "MEND_METRICS_TOKEN",
+            "MEND_METRICS_TOKEN_FILE",
+        )?;
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            return Err(ConfigError::new(
+                "MEND_METRICS_TOKEN",
+                "must be at least 16 bytes",
+            ));
+        }
+        let metrics_listen = match args.mend_metrics_listen.filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(a) => Some(a.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::new(
+                    "MEND_METRICS_LISTEN",
+                    "expected an address like 10.0.0.5:9187",
+                )
+            })?),
+        };
+        if args.mend_max_connections == 0 {
+            return Err(ConfigError::new(
+                "MEND_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        if args.mend_write_timeout < Duration::from_millis(100) {
+            return Err(ConfigError::new(
+                "MEND_WRITE_TIMEOUT",
+                "must be at least 100ms",
+            ));
+        }
         Ok(Self {
             listen,
             upstream,
@@ -481,6 +607,13 @@ impl Config {
             renew_window: args.mend_renew_window,
             webhook_secret,
             sandbox_controls_anywhere: args.mend_sandbox_controls,
+            redis_url,
+            trusted_proxies,
+            rate_limit_unauthenticated: args.mend_rate_limit_unauthenticated,
+            metrics_token,
+            metrics_listen,
+            max_connections: args.mend_max_connections,
+            write_timeout: args.mend_write_timeout,
         })
     }
 }
@@ -699,6 +832,48 @@ mod tests {
             Some("Europe/Paris")
         );
         assert_eq!(serve(&[]).unwrap().renew_window, DEFAULT_RENEW_WINDOW);
+    }
+
+    #[test]
+    fn cluster_settings_are_checked_and_never_echo_secrets() {
+        let err = serve(&["--mend-redis-url", "http://user:hunter2@redis:6379"]).unwrap_err();
+        assert_eq!(err.variable, "MEND_REDIS_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let cfg = serve(&[
+            "--mend-redis-url",
+            "rediss://:pw@redis.internal:6380/2",
+            "--mend-trusted-proxies",
+            "10.0.0.0/8,192.0.2.1",
+            "--mend-metrics-listen",
+            "127.0.0.1:9187",
+        ])
+        .unwrap();
+        assert!(cfg.redis_url.is_some());
+        assert!(!cfg.trusted_proxies.is_empty());
+        assert_eq!(cfg.metrics_listen, Some("127.0.0.1:9187".parse().unwrap()));
+        assert_eq!(cfg.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(cfg.write_timeout, DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(
+            serve(&["--mend-trusted-proxies", "10.0.0.0/8,lb"])
+                .unwrap_err()
+                .variable,
+            "MEND_TRUSTED_PROXIES"
+        );
+        let short = serve(&["--mend-metrics-token", "short"]).unwrap_err();
+        assert_eq!(short.variable, "MEND_METRICS_TOKEN");
+        assert!(!short.to_string().contains("short"));
+        assert_eq!(
+            serve(&["--mend-max-connections", "0"])
+                .unwrap_err()
+                .variable,
+            "MEND_MAX_CONNECTIONS"
+        );
+        assert_eq!(
+            serve(&["--mend-metrics-listen", "nowhere"])
+                .unwrap_err()
+                .variable,
+            "MEND_METRICS_LISTEN"
+        );
     }
 
     #[test]

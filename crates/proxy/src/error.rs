@@ -18,6 +18,14 @@ use crate::upstream::UpstreamError;
 /// How long a widget should wait before asking for a sync again after Powens
 /// refused one (sent as `Retry-After` with `sync_refused`): no retry storm.
 pub const SYNC_REFUSED_RETRY: Duration = Duration::from_secs(60);
+/// `Retry-After` while the shared store is down (it is probed four times a second).
+pub const STORE_RETRY: Duration = Duration::from_secs(2);
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(_: crate::store::StoreError) -> Self {
+        Self::StoreUnavailable
+    }
+}
 
 /// Everything a route can answer instead of success.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -73,6 +81,10 @@ pub enum ApiError {
         /// When to come back.
         retry_after: Duration,
     },
+    /// 503: the shared store (Redis) is down, and what was asked must happen once
+    /// (a callback's state, an action): refused rather than risked twice.
+    #[error("the shared store is unavailable")]
+    StoreUnavailable,
     /// 500: the proxy failed.
     #[error("internal: {0}")]
     Internal(String),
@@ -99,6 +111,7 @@ impl ApiError {
             Self::InvalidState(_) => ErrorCode::InvalidState,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::StoreUnavailable => ErrorCode::UpstreamUnavailable,
             Self::Upstream(e) => e.code(),
         }
     }
@@ -135,6 +148,7 @@ impl ApiError {
             Self::InvalidState(_) => "This return link is invalid, expired or already used.",
             Self::RateLimited { .. } => "Too many requests; try again shortly.",
             Self::Internal(_) => "Something went wrong on our side.",
+            Self::StoreUnavailable => "This is briefly unavailable; try again in a moment.",
             Self::Upstream(e) => match e.code() {
                 ErrorCode::UpstreamTimeout => {
                     "The bank aggregator is too slow to answer right now."
@@ -172,6 +186,7 @@ impl IntoResponse for ApiError {
                 code: KnownErrorCode::SyncRefused,
                 ..
             } => Some(SYNC_REFUSED_RETRY.as_secs()),
+            Self::StoreUnavailable => Some(STORE_RETRY.as_secs()),
             Self::Upstream(e) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 e.retry_after().map(|d| d.as_secs().max(1))
             }

@@ -1,5 +1,6 @@
 //! Middleware shared by every route: request ids, one structured log line and one
-//! counter per request, security headers, and the per-address rate limit of `/api`.
+//! counter per request, security headers, and on `/api` the session check and the
+//! rate limits charged after it.
 //!
 //! Logs name the matched route (`/api/v1/connections/{id}`), never the raw URI: query
 //! strings and bodies can carry codes, states and field values.
@@ -10,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use pin_project_lite::pin_project;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Poll, ready};
 use std::time::Instant;
 use tokio::task::futures::TaskLocalFuture;
@@ -19,9 +21,11 @@ use tower::{Layer, Service};
 use tracing::Instrument as _;
 use tracing::instrument::Instrumented;
 
+use crate::client_addr::{ClientAddr, TrustedProxies};
 use crate::error::REQUEST_ID;
 use crate::metrics::Metrics;
 use crate::ratelimit::Limits;
+use crate::session::{Checked, SessionKeys};
 
 /// The request id header.
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -191,20 +195,34 @@ where
     }
 }
 
-/// Inside CORS: on `/api/…` only, the per-address bucket (the TCP peer; see
-/// [`crate::ratelimit`]), the body size limit, and `Cache-Control: no-store` (`/api`
-/// answers are never cached by browsers or intermediaries). CORS preflights are
-/// answered before it.
+/// Inside CORS: on `/api/…` only, the session check, then the rate limits (see
+/// [`crate::ratelimit`]: charged after the session is known, the client address as
+/// [`crate::client_addr`] reads it), the body size limit, and `Cache-Control:
+/// no-store` (`/api` answers are never cached by browsers or intermediaries). CORS
+/// preflights are answered before it. The checked session and the client address go
+/// into the request's extensions for the handlers.
 #[derive(Debug, Clone)]
 pub struct ApiGuardLayer {
     limits: Limits,
+    sessions: SessionKeys,
+    trusted: Arc<TrustedProxies>,
     body_limit: usize,
 }
 
 impl ApiGuardLayer {
     /// The layer, with these limits (`body_limit` in bytes).
-    pub fn new(limits: Limits, body_limit: usize) -> Self {
-        Self { limits, body_limit }
+    pub fn new(
+        limits: Limits,
+        sessions: SessionKeys,
+        trusted: Arc<TrustedProxies>,
+        body_limit: usize,
+    ) -> Self {
+        Self {
+            limits,
+            sessions,
+            trusted,
+            body_limit,
+        }
     }
 }
 
@@ -214,8 +232,7 @@ impl<S> Layer<S> for ApiGuardLayer {
     fn layer(&self, inner: S) -> ApiGuard<S> {
         ApiGuard {
             inner,
-            limits: self.limits.clone(),
-            body_limit: self.body_limit,
+            layer: self.clone(),
         }
     }
 }
@@ -224,17 +241,19 @@ impl<S> Layer<S> for ApiGuardLayer {
 #[derive(Debug, Clone)]
 pub struct ApiGuard<S> {
     inner: S,
-    limits: Limits,
-    body_limit: usize,
+    layer: ApiGuardLayer,
 }
+
+/// A charge of the rate limits that had to wait for the shared store.
+type Charging = Pin<Box<dyn Future<Output = Result<(), crate::error::ApiError>> + Send>>;
 
 impl<S> Service<Request> for ApiGuard<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = ApiGuardFuture<S::Future>;
+    type Future = ApiGuardFuture<S, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -246,16 +265,36 @@ where
                 inner: self.inner.call(req),
             };
         }
-        if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
-            && let Err(e) = self.limits.check_ip(addr.ip())
-        {
-            return ApiGuardFuture::Refused {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(a)| a.ip());
+        let client = self.layer.trusted.client(peer, req.headers());
+        let checked = Checked::of(req.headers(), &self.layer.sessions);
+        let user = checked.0.as_ref().ok().map(|s| s.user);
+        req.extensions_mut().insert(ClientAddr(client));
+        req.extensions_mut().insert(checked);
+        axum::extract::DefaultBodyLimit::max(self.layer.body_limit).apply(&mut req);
+        // The service that was polled ready answers this request; a clone takes its place.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        match self.layer.limits.check_now(client, user) {
+            Some(Err(e)) => ApiGuardFuture::Refused {
                 response: Some(no_store(e.into_response())),
-            };
-        }
-        axum::extract::DefaultBodyLimit::max(self.body_limit).apply(&mut req);
-        ApiGuardFuture::Api {
-            inner: self.inner.call(req),
+            },
+            Some(Ok(())) => {
+                let mut inner = inner;
+                ApiGuardFuture::Api {
+                    inner: inner.call(req),
+                }
+            }
+            None => {
+                let limits = self.layer.limits.clone();
+                ApiGuardFuture::Charging {
+                    charge: Box::pin(async move { limits.check(client, user).await }),
+                    next: Some((inner, req)),
+                }
+            }
         }
     }
 }
@@ -263,9 +302,11 @@ where
 pin_project! {
     /// The future of [`ApiGuard`].
     #[project = ApiGuardProj]
-    pub enum ApiGuardFuture<F> {
+    pub enum ApiGuardFuture<S, F> {
         /// Refused before the route.
         Refused { response: Option<Response> },
+        /// The rate limits are being charged in the shared store.
+        Charging { charge: Charging, next: Option<(S, Request)> },
         /// An `/api` route.
         Api { #[pin] inner: F },
         /// Any other route.
@@ -273,19 +314,37 @@ pin_project! {
     }
 }
 
-impl<F> Future for ApiGuardFuture<F>
+impl<S, F> Future for ApiGuardFuture<S, F>
 where
+    S: Service<Request, Response = Response, Error = Infallible, Future = F>,
     F: Future<Output = Result<Response, Infallible>>,
 {
     type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ApiGuardProj::Refused { response } => Poll::Ready(Ok(response
-                .take()
-                .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response()))),
-            ApiGuardProj::Api { inner } => inner.poll(cx).map(|r| r.map(no_store)),
-            ApiGuardProj::Other { inner } => inner.poll(cx),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                ApiGuardProj::Refused { response } => {
+                    return Poll::Ready(Ok(response
+                        .take()
+                        .unwrap_or_else(|| StatusCode::INTERNAL_SERVER_ERROR.into_response())));
+                }
+                ApiGuardProj::Charging { charge, next } => {
+                    let charged = ready!(charge.as_mut().poll(cx));
+                    let Some((mut inner, req)) = next.take() else {
+                        return Poll::Ready(Ok(StatusCode::INTERNAL_SERVER_ERROR.into_response()));
+                    };
+                    match charged {
+                        Err(e) => return Poll::Ready(Ok(no_store(e.into_response()))),
+                        Ok(()) => {
+                            let inner = inner.call(req);
+                            self.set(ApiGuardFuture::Api { inner });
+                        }
+                    }
+                }
+                ApiGuardProj::Api { inner } => return inner.poll(cx).map(|r| r.map(no_store)),
+                ApiGuardProj::Other { inner } => return inner.poll(cx),
+            }
         }
     }
 }

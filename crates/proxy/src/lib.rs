@@ -13,6 +13,8 @@
 //!
 //! Modules: [`config`] (flags and variables), [`error`] (the one error type and
 //! envelope), [`session`] (widget JWTs), [`upstream`] (the Powens client),
+//! [`store`] (what replicas share: in process, or Redis with `MEND_REDIS_URL`),
+//! [`client_addr`] (who the client is behind trusted proxies),
 //! [`budget`] (Powens requests a minute, the 429 pause),
 //! [`status`] (Powens → widget view), [`actions`] (what users send to the bank),
 //! [`fields`] (submission checks),
@@ -20,11 +22,13 @@
 //! remember), [`schedule`] (their pace), [`webhooks`] (Powens' events), [`reads`]
 //! (memory and single flight of plain reads), [`ratelimit`],
 //! [`metrics`], [`routes`] (handlers), [`widget`] (static files), [`http`]
-//! (middleware: request ids, logs, security headers), [`serve`] (the accept loop,
-//! with a header read timeout).
+//! (middleware: request ids, logs, security headers, the session check and rate
+//! limits of `/api`), [`serve`] (the accept loop: header and write deadlines, a cap
+//! on open connections).
 
 pub mod actions;
 pub mod budget;
+pub mod client_addr;
 pub mod config;
 pub mod error;
 pub mod fields;
@@ -41,6 +45,7 @@ pub mod schedule;
 pub mod serve;
 pub mod session;
 pub mod status;
+pub mod store;
 pub mod upstream;
 pub mod watch;
 pub mod webhooks;
@@ -58,6 +63,7 @@ use crate::metrics::Metrics;
 use crate::ratelimit::Limits;
 use crate::redirect_state::StateSigner;
 use crate::session::SessionKeys;
+use crate::store::Store;
 use crate::upstream::{PowensClient, PowensSettings};
 use crate::watch::Watchers;
 
@@ -80,6 +86,8 @@ pub struct Settings {
     pub sandbox: Option<mend_sandbox::Sandbox>,
     /// Sandbox mode: its control routes answer callers anywhere, not only on loopback.
     pub sandbox_controls_anywhere: bool,
+    /// `MEND_METRICS_TOKEN`: `/metrics` on the main listener answers only with it.
+    pub metrics_token: Option<metrics::Token>,
 }
 
 /// What every handler shares: one pointer, cheap to clone (every request and every
@@ -108,8 +116,8 @@ pub struct Shared {
     pub watchers: Watchers,
     /// Coalesced plain reads.
     pub reads: reads::Reads,
-    /// Actions on their way to the bank (one per connection).
-    pub actions: actions::InFlight,
+    /// What replicas share (in process without `MEND_REDIS_URL`).
+    pub store: Store,
     /// Rate limits.
     pub limits: Limits,
     /// Counters.
@@ -128,9 +136,10 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     router: axum::Router,
+    metrics_listener: Option<(TcpListener, SocketAddr)>,
     state: AppState,
     shutdown: tokio::sync::watch::Sender<bool>,
-    header_timeout: std::time::Duration,
+    limits: serve::Limits,
 }
 
 /// The demo pages, the default `MEND_REDIRECT_URIS` in sandbox mode (Trunk's dev
@@ -165,7 +174,18 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         }
         _ => local_addr,
     };
+    let metrics_listener = match config.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let l = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (MEND_METRICS_LISTEN)"))?;
+            let a = l.local_addr()?;
+            Some((l, a))
+        }
+    };
     let metrics = Metrics::default();
+    metrics.connections_max(config.max_connections);
 
     let (powens_cfg, sandbox, session_secret) = match &config.upstream {
         Upstream::Powens(p) => {
@@ -251,6 +271,26 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         _ => config.allowed_origins.clone(),
     };
 
+    let store = match &config.redis_url {
+        None => Store::local(metrics.clone()),
+        Some(url) => {
+            if sandbox.is_some() {
+                tracing::warn!(
+                    "MEND_REDIS_URL in sandbox mode: each replica runs its own simulator; a cluster needs one Powens (POWENS_API_URL)"
+                );
+            }
+            Store::redis(
+                store::RedisSettings {
+                    url: url.clone(),
+                    prefix: format!("mend:{}:", powens_cfg.client_id),
+                    poll_interval: config.poll_interval,
+                    token_key: store::sealed::TokenKey::derive(&session_secret),
+                },
+                metrics.clone(),
+            )
+            .map_err(anyhow::Error::msg)?
+        }
+    };
     let powens = PowensClient::new(
         PowensSettings {
             api_url: powens_cfg.api_url.clone(),
@@ -260,6 +300,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             retry_backoff: config.retry_backoff,
             budget: config.powens_budget,
         },
+        store.clone(),
         metrics.clone(),
     )?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -276,20 +317,23 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
         },
         config.max_waiters_per_user,
         view.clone(),
+        store.clone(),
         metrics.clone(),
     );
     let state = AppState(Arc::new(Shared {
         reads: reads::Reads::new(powens.clone(), watchers.clone(), view.clone()),
-        actions: actions::InFlight::default(),
         watchers,
         powens,
         sessions: SessionKeys::new(&session_secret),
-        states: StateSigner::new(&session_secret),
+        states: StateSigner::new(&session_secret, store.clone()),
         limits: Limits::new(
             config.rate_limit_per_ip,
             config.rate_limit_per_session,
+            config.rate_limit_unauthenticated,
+            store.clone(),
             metrics.clone(),
         ),
+        store,
         metrics,
         settings: Arc::new(Settings {
             webview_url: powens_cfg.webview_url.clone(),
@@ -300,6 +344,7 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             webhook_secret: config.webhook_secret.clone(),
             sandbox,
             sandbox_controls_anywhere: config.sandbox_controls_anywhere,
+            metrics_token: config.metrics_token.as_ref().map(metrics::Token::new),
         }),
         shutdown: shutdown_rx,
         widget: widget::WidgetFiles::new(config.widget_dir.clone()),
@@ -318,15 +363,31 @@ pub async fn build(config: Config) -> anyhow::Result<Application> {
             }
         });
     }
-    let router = routes::router(state.clone(), &allowed_origins);
-    tracing::info!(%local_addr, sandbox = state.settings.sandbox.is_some(), "mend-proxy ready");
+    let router = routes::router(
+        state.clone(),
+        &allowed_origins,
+        Arc::new(config.trusted_proxies.clone()),
+    );
+    warn_above_open_files_limit(config.max_connections);
+    tracing::info!(
+        %local_addr,
+        sandbox = state.settings.sandbox.is_some(),
+        shared_store = state.store.is_shared(),
+        metrics_listen = metrics_listener.as_ref().map(|(_, a)| a.to_string()),
+        "mend-proxy ready"
+    );
     Ok(Application {
         listener,
         local_addr,
         router,
+        metrics_listener,
         state,
         shutdown: shutdown_tx,
-        header_timeout: config.header_timeout,
+        limits: serve::Limits {
+            header_timeout: config.header_timeout,
+            write_timeout: config.write_timeout,
+            max_connections: config.max_connections,
+        },
     })
 }
 
@@ -334,6 +395,11 @@ impl Application {
     /// The bound address (the real port when port 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound address of `MEND_METRICS_LISTEN`, if set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|(_, a)| *a)
     }
 
     /// The whole router (for `tower::ServiceExt::oneshot` tests).
@@ -368,17 +434,63 @@ impl Application {
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let shutdown = self.shutdown;
-        serve::serve(
+        let stopping = shutdown.subscribe();
+        let main = serve::serve(
             self.listener,
             self.router,
-            self.header_timeout,
+            self.limits,
+            self.state.metrics.clone(),
             async move {
                 signal.await;
                 tracing::info!("shutting down: finishing in-flight requests");
                 let _ = shutdown.send(true);
             },
-        )
-        .await
+        );
+        let metrics = async {
+            let Some((listener, _)) = self.metrics_listener else {
+                return Ok(());
+            };
+            let mut stopping = stopping;
+            serve::serve(
+                listener,
+                routes::metrics_router(self.state.clone()),
+                serve::Limits {
+                    max_connections: 64,
+                    ..self.limits
+                },
+                self.state.metrics.clone(),
+                async move {
+                    let _ = stopping.wait_for(|s| *s).await;
+                },
+            )
+            .await
+        };
+        let (served, _) = tokio::join!(main, metrics);
+        // The other replicas take this one's connections over at once.
+        self.state.store.leave().await;
+        served
+    }
+}
+
+/// Warns when `MEND_MAX_CONNECTIONS` is above the process' open-files limit: the
+/// accept loop would then meet "too many open files" before its cap.
+fn warn_above_open_files_limit(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(soft) = soft
+        && soft < max_connections + 64
+    {
+        tracing::warn!(
+            open_files = soft,
+            max_connections,
+            "the open-files limit is below MEND_MAX_CONNECTIONS: raise it (systemd: LimitNOFILE) or lower the cap"
+        );
     }
 }
 

@@ -1,119 +1,105 @@
-//! Rate limits on `/api`: one token bucket per client address and one per session
-//! user, refilled continuously (`per_minute` tokens a minute, bursts up to that many).
+//! Rate limits on `/api`, charged **after** the session check, so that requests
+//! without a valid session cannot use up anyone else's allowance:
 //!
-//! Hand-rolled rather than `governor`: two keyed buckets behind a mutex are ~60 lines,
-//! need no clock abstraction, and the refusal must be our own error envelope with a
-//! `Retry-After` anyway. The maps are pruned of full (idle) buckets when they grow.
-//! The client address is the TCP peer: behind a reverse proxy, limit there too (no
-//! `X-Forwarded-For` is trusted, since any client could forge it).
+//! - a request with a valid session takes one token from its client address's
+//!   bucket (`MEND_RATE_LIMIT_PER_IP`) and one from its user's
+//!   (`MEND_RATE_LIMIT_PER_SESSION`);
+//! - a request without one takes a token from a separate, smaller bucket of its
+//!   address (`MEND_RATE_LIMIT_UNAUTHENTICATED`), so fifty garbage requests a second
+//!   lock out only their sender (and never a user behind the same address who has
+//!   a session).
+//!
+//! The client address is [`crate::client_addr`]'s (the TCP peer, or the rightmost
+//! `X-Forwarded-For` address a trusted proxy vouches for), IPv6 by its /64. The
+//! buckets live in the [`Store`] (GCRA: shared by every replica with Redis, per
+//! replica without or while it is down); a refusal answers 429 with `Retry-After`.
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::store::{Bucket, Charge, Store};
 
-/// Prune idle buckets when a map holds more keys than this.
-const PRUNE_ABOVE: usize = 10_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-#[derive(Debug)]
-struct Buckets<K> {
-    per_minute: f64,
-    map: Mutex<HashMap<K, Bucket>>,
-}
-
-impl<K: Hash + Eq + Copy> Buckets<K> {
-    fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute: f64::from(per_minute.max(1)),
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes one token for `key`, or says how long until one is there.
-    fn take(&self, key: K) -> Result<(), Duration> {
-        let now = Instant::now();
-        let rate = self.per_minute / 60.0;
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > PRUNE_ABOVE {
-            let cap = self.per_minute;
-            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < cap);
-        }
-        let b = map.entry(key).or_insert(Bucket {
-            tokens: self.per_minute,
-            at: now,
-        });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(self.per_minute);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) / rate).max(Duration::from_secs(1)))
-        }
-    }
-}
-
-/// The proxy's limits.
+/// The proxy's limits, requests a minute each.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    ips: Arc<Buckets<IpAddr>>,
-    users: Arc<Buckets<i64>>,
+    /// Per client address, with a session.
+    pub per_ip: u32,
+    /// Per session user.
+    pub per_session: u32,
+    /// Per client address, without a valid session.
+    pub per_anonymous: u32,
+    store: Store,
     metrics: Metrics,
 }
 
 impl Limits {
-    /// Limits of `per_ip` and `per_user` requests a minute.
-    pub fn new(per_ip: u32, per_user: u32, metrics: Metrics) -> Self {
+    /// Limits of these rates, kept in `store`.
+    pub fn new(
+        per_ip: u32,
+        per_session: u32,
+        per_anonymous: u32,
+        store: Store,
+        metrics: Metrics,
+    ) -> Self {
         Self {
-            ips: Arc::new(Buckets::new(per_ip)),
-            users: Arc::new(Buckets::new(per_user)),
+            per_ip,
+            per_session,
+            per_anonymous,
+            store,
             metrics,
         }
     }
 
-    /// One request from `ip`.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.ips.take(client_key(ip)).map_err(|retry_after| {
-            self.metrics.rate_limited("ip");
-            ApiError::RateLimited { retry_after }
-        })
+    fn charges(&self, ip: IpAddr, user: Option<i64>) -> ([Charge; 2], usize) {
+        let ip = client_key(ip);
+        match user {
+            Some(user) => (
+                [
+                    Charge {
+                        bucket: Bucket::Address(ip),
+                        per_minute: self.per_ip,
+                    },
+                    Charge {
+                        bucket: Bucket::User(user),
+                        per_minute: self.per_session,
+                    },
+                ],
+                2,
+            ),
+            None => {
+                let anon = Charge {
+                    bucket: Bucket::Anonymous(ip),
+                    per_minute: self.per_anonymous,
+                };
+                ([anon, anon], 1)
+            }
+        }
     }
 
-    /// One request of session user `user`.
-    pub fn check_user(&self, user: i64) -> Result<(), ApiError> {
-        self.users.take(user).map_err(|retry_after| {
-            self.metrics.rate_limited("session");
-            ApiError::RateLimited { retry_after }
-        })
+    fn refused(&self, r: crate::store::Refused) -> ApiError {
+        self.metrics.rate_limited(r.bucket.kind());
+        ApiError::RateLimited {
+            retry_after: r.retry_after,
+        }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// One request from `ip`, by session user `user` (`None`: no valid session).
+    pub async fn check(&self, ip: IpAddr, user: Option<i64>) -> Result<(), ApiError> {
+        let (charges, n) = self.charges(ip, user);
+        self.store
+            .charge(&charges[..n])
+            .await
+            .map_err(|r| self.refused(r))
+    }
 
-    #[test]
-    fn a_bucket_allows_its_burst_then_refuses_with_a_wait() {
-        let b = Buckets::new(3);
-        assert!(b.take(1).is_ok());
-        assert!(b.take(1).is_ok());
-        assert!(b.take(1).is_ok());
-        let wait = b.take(1).unwrap_err();
-        assert!(
-            wait >= Duration::from_secs(1) && wait <= Duration::from_secs(20),
-            "{wait:?}"
-        );
-        assert!(b.take(2).is_ok(), "other keys are not affected");
+    /// [`Limits::check`] when the answer needs no wait (the in-process store);
+    /// `None` when it must be asked of the shared store.
+    pub fn check_now(&self, ip: IpAddr, user: Option<i64>) -> Option<Result<(), ApiError>> {
+        let (charges, n) = self.charges(ip, user);
+        self.store
+            .charge_now(&charges[..n])
+            .map(|r| r.map_err(|r| self.refused(r)))
     }
 }
 
@@ -133,7 +119,7 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
 }
 
 #[cfg(test)]
-mod client_key_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -147,5 +133,22 @@ mod client_key_tests {
         assert_eq!(client_key(v4), v4);
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
         assert_eq!(client_key(mapped), v4);
+    }
+
+    #[tokio::test]
+    async fn garbage_without_a_session_never_spends_a_users_allowance() {
+        let m = Metrics::default();
+        let limits = Limits::new(100, 100, 3, Store::local(m.clone()), m.clone());
+        let office: IpAddr = "203.0.113.5".parse().unwrap();
+        for _ in 0..3 {
+            limits.check(office, None).await.unwrap();
+        }
+        assert!(matches!(
+            limits.check(office, None).await,
+            Err(ApiError::RateLimited { .. })
+        ));
+        // Someone with a session behind the same address is not affected.
+        limits.check(office, Some(7)).await.unwrap();
+        assert_eq!(m.counter("mend_rate_limited_total", "key=\"anonymous\""), 1);
     }
 }

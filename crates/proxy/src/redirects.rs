@@ -54,7 +54,11 @@ pub async fn reconnect_url(
         .connection(session.user, id, Priority::User)
         .await?;
     let code = st.powens.single_access_code(session.user).await?;
-    let state = st.states.issue(session.user, id, RedirectKind::Reconnect);
+    let state = st
+        .states
+        .issue(session.user, id, RedirectKind::Reconnect)
+        .await
+        .map_err(state_error)?;
     let base = format!("{}/{lang}/reconnect", st.settings.webview_url);
     let mut url =
         url::Url::parse(&base).map_err(|_| ApiError::Internal("bad webview URL".into()))?;
@@ -103,7 +107,11 @@ pub async fn webauth_url(
         return Err(ApiError::Conflict("the connection is fine"));
     }
     let source = webauth_source(&conn);
-    let state = st.states.issue(session.user, id, RedirectKind::Webauth);
+    let state = st
+        .states
+        .issue(session.user, id, RedirectKind::Webauth)
+        .await
+        .map_err(state_error)?;
     let answer = st
         .powens
         .webauth_url(
@@ -154,6 +162,15 @@ fn webauth_source(conn: &mend_model::Connection) -> Option<String> {
         .map(|s| s.name.clone())
 }
 
+/// A refused state: `invalid_state`, or 503 while the store that remembers spent
+/// states cannot be reached (fail closed; the same return may be presented again).
+fn state_error(e: crate::redirect_state::StateError) -> ApiError {
+    match e {
+        crate::redirect_state::StateError::Unavailable => ApiError::StoreUnavailable,
+        _ => ApiError::InvalidState("refused"),
+    }
+}
+
 /// An error code from a redirect, kept only if it looks like one.
 fn sanitize_error_code(e: &str) -> String {
     if !e.is_empty() && e.len() <= 40 && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
@@ -200,9 +217,10 @@ pub async fn callback(
         .check(state, session.user, |c| {
             session.may_touch(c.connection) && returned.is_none_or(|r| r == Some(c.connection))
         })
+        .await
         .map_err(|e| {
             tracing::warn!(reason = %e, "callback state refused");
-            ApiError::InvalidState("refused")
+            state_error(e)
         })?;
     let claims = checked.claims.clone();
     let error = body
@@ -223,9 +241,9 @@ pub async fn callback(
         .powens
         .connection(session.user, claims.connection, Priority::User)
         .await?;
-    st.states.spend(checked).map_err(|e| {
-        tracing::warn!(reason = %e, "callback state spent meanwhile");
-        ApiError::InvalidState("refused")
+    st.states.spend(checked).await.map_err(|e| {
+        tracing::warn!(reason = %e, "callback state not spent");
+        state_error(e)
     })?;
     tracing::info!(
         connection = claims.connection,

@@ -30,7 +30,12 @@ pub const LANGS: [&str; 7] = ["en", "fr", "de", "nl", "pt", "it", "es"];
 pub const DEMO_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The whole router: API, health, widget files, and the sandbox in sandbox mode.
-pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
+/// `trusted` are the proxies whose `X-Forwarded-For` names the client.
+pub fn router(
+    state: AppState,
+    allowed_origins: &[String],
+    trusted: std::sync::Arc<crate::client_addr::TrustedProxies>,
+) -> Router {
     let mut api = Router::new()
         .route("/api/v1/connections", get(list_connections))
         .route("/api/v1/connections/{id}", get(get_connection))
@@ -79,11 +84,16 @@ pub fn router(state: AppState, allowed_origins: &[String]) -> Router {
     }
     // One layer (so one boxed service and future per request, not one per
     // middleware): context (id, log, counters, security headers) → CORS → on `/api`,
-    // the address rate limit, the body limit and `no-store`.
+    // the session check, the rate limits, the body limit and `no-store`.
     let layers = tower::ServiceBuilder::new()
         .layer(http::ContextLayer::new(state.metrics.clone()))
         .option_layer(cors(allowed_origins))
-        .layer(http::ApiGuardLayer::new(state.limits.clone(), BODY_LIMIT));
+        .layer(http::ApiGuardLayer::new(
+            state.limits.clone(),
+            state.sessions.clone(),
+            trusted,
+            BODY_LIMIT,
+        ));
     app.fallback(api_not_found).layer(layers).with_state(state)
 }
 
@@ -309,6 +319,15 @@ async fn healthz() -> &'static str {
     )
 )]
 async fn readyz(State(st): State<AppState>) -> Response {
+    if st.store.check().await.is_err() {
+        tracing::warn!("not ready: the shared store (MEND_REDIS_URL) does not answer");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("2"))],
+            "not ready: the shared store (MEND_REDIS_URL) does not answer\n",
+        )
+            .into_response();
+    }
     if st.powens.ping().await {
         (StatusCode::OK, "ready\n").into_response()
     } else {
@@ -319,12 +338,35 @@ async fn readyz(State(st): State<AppState>) -> Response {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(st): State<AppState>) -> Response {
+/// `/metrics` on the main listener: only with `MEND_METRICS_TOKEN`, and only to who
+/// presents it (404 without one configured, as if the route did not exist).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format, to the holder of MEND_METRICS_TOKEN", content_type = "text/plain"), (status = 401, description = "missing or wrong metrics token"), (status = 404, description = "no MEND_METRICS_TOKEN configured")))]
+async fn metrics(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    match &st.settings.metrics_token {
+        None => ApiError::NotFound.into_response(),
+        Some(token) if !token.accepts(&headers) => {
+            ApiError::Unauthorized("metrics token").into_response()
+        }
+        Some(_) => metrics_text(&st),
+    }
+}
+
+/// The router of `MEND_METRICS_LISTEN`: `/metrics` without a token, nothing else.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(st): State<AppState>| async move { metrics_text(&st) }),
+        )
+        .fallback(api_not_found)
+        .with_state(state)
+}
+
+fn metrics_text(st: &AppState) -> Response {
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
         )],
         st.metrics.render(),
     )

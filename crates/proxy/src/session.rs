@@ -19,11 +19,11 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use moka::sync::Cache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::AppState;
@@ -86,7 +86,7 @@ impl Session {
 }
 
 /// Most verified sessions remembered (see [`SessionKeys::verify_cached`]).
-pub const CACHE_MAX: usize = 4096;
+pub const CACHE_MAX: u64 = 4096;
 
 /// A verified session and the last second it is valid (its `exp` plus [`LEEWAY`]).
 type Verified = (Session, u64);
@@ -96,7 +96,7 @@ type Verified = (Session, u64);
 pub struct SessionKeys {
     encoding: Arc<EncodingKey>,
     decoding: Arc<DecodingKey>,
-    verified: Arc<Mutex<HashMap<Box<str>, Verified>>>,
+    verified: Cache<Box<str>, Verified>,
 }
 
 impl std::fmt::Debug for SessionKeys {
@@ -113,7 +113,11 @@ impl SessionKeys {
         Self {
             encoding: Arc::new(EncodingKey::from_secret(bytes)),
             decoding: Arc::new(DecodingKey::from_secret(bytes)),
-            verified: Arc::default(),
+            // No session outlives its hour (+ leeway); `until` is checked on each hit.
+            verified: Cache::builder()
+                .max_capacity(CACHE_MAX)
+                .time_to_live(MAX_TTL + Duration::from_secs(LEEWAY))
+                .build(),
         }
     }
 
@@ -125,28 +129,17 @@ impl SessionKeys {
     /// accepted once stays acceptable until its `exp` (+ leeway), checked on every hit.
     /// Refusals are not remembered. The map is keyed by the whole token and hashed
     /// with a per-process random key, so a guess never meets a stored token unless it
-    /// is that token. At most [`CACHE_MAX`] tokens: expired ones go first, then all.
+    /// is that token. A `moka` cache of at most [`CACHE_MAX`] tokens.
     pub fn verify_cached(&self, token: &str) -> Result<Session, ApiError> {
         let now = now_secs();
-        {
-            let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-            match map.get(token) {
-                Some((session, until)) if now <= *until => return Ok(session.clone()),
-                Some(_) => {
-                    map.remove(token);
-                }
-                None => {}
-            }
+        match self.verified.get(token) {
+            Some((session, until)) if now <= until => return Ok(session),
+            Some(_) => self.verified.invalidate(token),
+            None => {}
         }
         let (session, exp) = self.verify_with_exp(token)?;
-        let mut map = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= CACHE_MAX {
-            map.retain(|_, (_, until)| now <= *until);
-            if map.len() >= CACHE_MAX {
-                map.clear();
-            }
-        }
-        map.insert(token.into(), (session.clone(), exp.saturating_add(LEEWAY)));
+        self.verified
+            .insert(token.into(), (session.clone(), exp.saturating_add(LEEWAY)));
         Ok(session)
     }
 
@@ -224,6 +217,38 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The session a request's `Authorization` header carries, checked: what
+/// [`crate::http::ApiGuard`] found before charging the rate limits, read again by the
+/// [`Session`] extractor.
+#[derive(Debug, Clone)]
+pub struct Checked(pub Result<Session, ApiError>);
+
+impl Checked {
+    /// Checks the `Authorization: Bearer` header of a request.
+    pub fn of(headers: &axum::http::HeaderMap, keys: &SessionKeys) -> Self {
+        Self(bearer(headers).and_then(|token| keys.verify_cached(token)))
+    }
+}
+
+fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("no session"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthorized("not a bearer token"))?;
+    if token.len() > 4096 {
+        return Err(ApiError::Unauthorized("token too long"));
+    }
+    Ok(token)
+}
+
 impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
@@ -231,25 +256,15 @@ impl FromRequestParts<AppState> for Session {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("no session"))?;
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("malformed header"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized("not a bearer token"))?;
-        if token.len() > 4096 {
-            return Err(ApiError::Unauthorized("token too long"));
+        match parts.extensions.get::<Checked>() {
+            Some(Checked(checked)) => checked.clone(),
+            // Every `/api` request passes the guard first; a route elsewhere taking a
+            // session would skip the rate limits, so it is checked (and refused) here.
+            None => {
+                Checked::of(&parts.headers, &state.sessions).0?;
+                Err(ApiError::Internal("a session outside /api".into()))
+            }
         }
-        let session = state.sessions.verify_cached(token)?;
-        state.limits.check_user(session.user)?;
-        Ok(session)
     }
 }
 
@@ -362,16 +377,12 @@ mod tests {
             connections: None,
         };
         k.verified
-            .lock()
-            .unwrap()
             .insert("not.a.token".into(), (session.clone(), now_secs() + 60));
         assert_eq!(k.verify_cached("not.a.token").unwrap(), session);
         k.verified
-            .lock()
-            .unwrap()
             .insert("not.a.token".into(), (session, now_secs() - 1));
         assert!(k.verify_cached("not.a.token").is_err());
-        assert!(!k.verified.lock().unwrap().contains_key("not.a.token"));
+        assert!(!k.verified.contains_key("not.a.token"));
     }
 
     #[test]

@@ -35,14 +35,18 @@ pub const MAX_SKEW: Duration = Duration::from_secs(300);
 
 /// The verified events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Event {
+pub enum Event {
+    /// `connection-synced`.
     ConnectionSynced,
+    /// `connection-deleted`.
     ConnectionDeleted,
+    /// `user-deleted`.
     UserDeleted,
 }
 
 impl Event {
-    fn parse(s: &str) -> Option<Self> {
+    /// The event of a webhook path segment.
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "connection-synced" => Some(Self::ConnectionSynced),
             "connection-deleted" => Some(Self::ConnectionDeleted),
@@ -116,6 +120,48 @@ struct Synced {
     connection: Connection,
 }
 
+/// What a verified webhook says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// `connection-synced`: the connection as it now is, and its owner.
+    Synced {
+        /// The owner (`user.id`, else the connection's `id_user`).
+        user: i64,
+        /// The connection.
+        connection: Connection,
+    },
+    /// `connection-deleted`.
+    ConnectionDeleted(Connection),
+    /// `user-deleted`: the user's id.
+    UserDeleted(i64),
+}
+
+/// Reads the body of a verified webhook for `event` (a clear 400 when unreadable).
+/// Public so that the fuzz targets (fuzz/) read bodies exactly as the route does.
+pub fn read(event: Event, body: &[u8]) -> Result<Notice, ApiError> {
+    let bad = |_| ApiError::BadRequest("webhook body unreadable".into());
+    Ok(match event {
+        Event::ConnectionSynced => {
+            let synced: Synced = serde_json::from_slice(body).map_err(bad)?;
+            let conn = synced.connection;
+            let Some(user) = synced.user.map(|u| u.id).or(conn.id_user) else {
+                return Err(ApiError::BadRequest("webhook names no user".into()));
+            };
+            Notice::Synced {
+                user,
+                connection: conn,
+            }
+        }
+        Event::ConnectionDeleted => {
+            Notice::ConnectionDeleted(serde_json::from_slice(body).map_err(bad)?)
+        }
+        Event::UserDeleted => {
+            let user: Id = serde_json::from_slice(body).map_err(bad)?;
+            Notice::UserDeleted(user.id)
+        }
+    })
+}
+
 /// `POST /webhooks/powens/{event}`.
 #[utoipa::path(
     post,
@@ -153,14 +199,11 @@ pub async fn receive(
         jiff::Timestamp::now().as_second(),
     )
     .map_err(refused)?;
-    let bad = |_| ApiError::BadRequest("webhook body unreadable".into());
-    match event {
-        Event::ConnectionSynced => {
-            let synced: Synced = serde_json::from_slice(&body).map_err(bad)?;
-            let conn = synced.connection;
-            let Some(user) = synced.user.map(|u| u.id).or(conn.id_user) else {
-                return Err(ApiError::BadRequest("webhook names no user".into()));
-            };
+    match read(event, &body)? {
+        Notice::Synced {
+            user,
+            connection: conn,
+        } => {
             let mut status = st.settings.view.status_of(&conn);
             // A webhook may carry no expansion: keep what the last read knew.
             if let Some(known) = st.watchers.last_known(user, conn.id) {
@@ -179,16 +222,14 @@ pub async fn receive(
             );
             st.watchers.announce(user, conn.id, &status);
         }
-        Event::ConnectionDeleted => {
-            let conn: Connection = serde_json::from_slice(&body).map_err(bad)?;
+        Notice::ConnectionDeleted(conn) => {
             tracing::info!(connection = conn.id, "webhook: connection deleted");
             st.watchers.gone(conn.id_user, Some(conn.id));
         }
-        Event::UserDeleted => {
-            let user: Id = serde_json::from_slice(&body).map_err(bad)?;
-            tracing::info!(user = user.id, "webhook: user deleted");
-            st.watchers.gone(Some(user.id), None);
-            st.powens.forget_user(user.id);
+        Notice::UserDeleted(user) => {
+            tracing::info!(user, "webhook: user deleted");
+            st.watchers.gone(Some(user), None);
+            st.powens.forget_user(user);
         }
     }
     Ok(StatusCode::NO_CONTENT)

@@ -490,9 +490,26 @@ async fn update(
     is_put: bool,
 ) -> Result<Response> {
     let conn_id = id.parse::<i64>().unwrap_or(0);
-    update_inner(sb.clone(), headers, path_user, id, q, body, is_put)
-        .await
-        .map_err(|e| e.legacy_if(legacy(&sb, conn_id)))
+    // Carried out in a task of its own, as Powens carries out what it accepted: a
+    // client that hangs up (a proxy replica killed mid-submission) does not cancel
+    // the bank's work, and the outcome is what the next read shows.
+    let task = tokio::spawn(update_inner(
+        sb.clone(),
+        headers,
+        path_user,
+        id,
+        q,
+        body,
+        is_put,
+    ));
+    let done = task.await.unwrap_or_else(|_| {
+        Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "bug",
+            "the update failed",
+        ))
+    });
+    done.map_err(|e| e.legacy_if(legacy(&sb, conn_id)))
 }
 
 /// What the connection's scenario does to an action (`submit`, `resume`, `sync`):

@@ -27,15 +27,23 @@ pub struct RecordedRequest {
     /// Status answered; `0` when nothing was answered (a dropped connection, or a
     /// client that gave up first, e.g. during the timeout fault).
     pub status: u16,
+    /// Position in the log since the sandbox started (1, 2, …; never reused, not reset
+    /// by a clear), so that a reader polling `GET /_sandbox/requests?after=N` misses
+    /// nothing even when more than [`LOG_CAPACITY`] requests pass in a run.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// Faults injected into the `/2.0` JSON API (never into HTML pages or control routes).
 ///
 /// A request is faulted with probability `fraction`; a faulted request waits
-/// `latency_ms`, then suffers `kind` (if any). `Faults::default()` is "off".
+/// `latency_ms`, then suffers `kind` (if any), or, when `mix` is not empty, one of
+/// `mix` picked at random (a long-running failing upstream fails in every way at
+/// once). `Faults::default()` is "off".
 /// JSON: `{"fraction": 1.0, "latency_ms": 0, "kind": "ServerError"}`, or
-/// `"kind": {"RateLimited": {"retry_after_secs": 5}}`; every key may be omitted
-/// (`fraction` defaults to 1).
+/// `"kind": {"RateLimited": {"retry_after_secs": 5}}`, or
+/// `{"fraction": 0.2, "mix": ["ServerError", "Drop", {"Slow": {"latency_ms": 3000}}]}`;
+/// every key may be omitted (`fraction` defaults to 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Faults {
@@ -45,6 +53,9 @@ pub struct Faults {
     pub latency_ms: u64,
     /// What happens to an affected request. Default none.
     pub kind: Option<FaultKind>,
+    /// What may happen to an affected request, one picked at random each time;
+    /// replaces `kind` when not empty. Default empty.
+    pub mix: Vec<FaultKind>,
 }
 
 impl Default for Faults {
@@ -53,6 +64,7 @@ impl Default for Faults {
             fraction: 1.0,
             latency_ms: 0,
             kind: None,
+            mix: Vec::new(),
         }
     }
 }
@@ -73,6 +85,11 @@ pub enum FaultKind {
     MalformedJson,
     /// The connection is closed without a complete answer.
     Drop,
+    /// The right answer, `latency_ms` late (at most 10 minutes).
+    Slow {
+        /// The delay, in milliseconds.
+        latency_ms: u64,
+    },
 }
 
 /// How many requests the log keeps (the oldest go first): a long-running demo
@@ -87,8 +104,9 @@ pub(crate) struct Log {
 }
 
 impl Log {
-    fn push(&mut self, r: RecordedRequest) -> u64 {
+    fn push(&mut self, mut r: RecordedRequest) -> u64 {
         self.next += 1;
+        r.seq = self.next;
         if self.entries.len() >= LOG_CAPACITY {
             self.entries.pop_front();
         }
@@ -103,7 +121,16 @@ impl Log {
     }
 
     pub fn entries(&self) -> Vec<RecordedRequest> {
-        self.entries.iter().map(|(_, r)| r.clone()).collect()
+        self.entries_after(0)
+    }
+
+    /// The entries logged after sequence number `after`.
+    pub fn entries_after(&self, after: u64) -> Vec<RecordedRequest> {
+        self.entries
+            .iter()
+            .filter(|(i, _)| *i > after)
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     pub fn clear(&mut self) {
@@ -169,6 +196,7 @@ pub(crate) async fn log_layer(State(sb): State<Sandbox>, req: Request, next: Nex
         body: String::from_utf8_lossy(&bytes).into_owned(),
         user,
         status: 0,
+        seq: 0,
     });
     let res = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -191,7 +219,7 @@ pub(crate) async fn log_layer(State(sb): State<Sandbox>, req: Request, next: Nex
 /// Applies the faults in force.
 pub(crate) async fn fault_layer(State(sb): State<Sandbox>, req: Request, next: Next) -> Response {
     let faults = sb.faults();
-    if faults.kind.is_none() && faults.latency_ms == 0 {
+    if faults.kind.is_none() && faults.mix.is_empty() && faults.latency_ms == 0 {
         return next.run(req).await;
     }
     if faults.fraction < 1.0 && rand::random::<f64>() >= faults.fraction {
@@ -202,8 +230,19 @@ pub(crate) async fn fault_layer(State(sb): State<Sandbox>, req: Request, next: N
         let latency = faults.latency_ms.min(MAX_LATENCY_MS);
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
     }
-    match faults.kind {
+    let kind = if faults.mix.is_empty() {
+        faults.kind
+    } else {
+        let i = rand::random_range(0..faults.mix.len());
+        faults.mix.get(i).cloned()
+    };
+    match kind {
         None => next.run(req).await,
+        Some(FaultKind::Slow { latency_ms }) => {
+            let latency = latency_ms.min(MAX_LATENCY_MS);
+            tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+            next.run(req).await
+        }
         Some(FaultKind::ServerError) => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "bug",
@@ -248,12 +287,25 @@ pub(crate) async fn fault_layer(State(sb): State<Sandbox>, req: Request, next: N
     }
 }
 
+/// `GET /_sandbox/requests?after=N`: only what was logged after sequence number `N`.
+#[derive(Debug, Default, Deserialize)]
+struct After {
+    #[serde(default)]
+    after: u64,
+}
+
 /// `/_sandbox/*`: inspect and drive the sandbox over HTTP.
 pub(crate) fn control_routes() -> axum::Router<Sandbox> {
     axum::Router::new()
         .route(
             "/_sandbox/requests",
-            get(|State(sb): State<Sandbox>| async move { Json(sb.requests()) }).delete(
+            get(
+                |State(sb): State<Sandbox>,
+                 axum::extract::Query(q): axum::extract::Query<After>| async move {
+                    Json(sb.requests_after(q.after))
+                },
+            )
+            .delete(
                 |State(sb): State<Sandbox>| async move {
                     sb.clear_requests();
                     StatusCode::NO_CONTENT

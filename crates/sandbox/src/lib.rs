@@ -304,6 +304,11 @@ impl Sandbox {
         lock(&self.inner.log).entries()
     }
 
+    /// The requests logged after sequence number `after` ([`RecordedRequest::seq`]).
+    pub fn requests_after(&self, after: u64) -> Vec<RecordedRequest> {
+        lock(&self.inner.log).entries_after(after)
+    }
+
     /// Empties the request log.
     pub fn clear_requests(&self) {
         lock(&self.inner.log).clear();

@@ -616,6 +616,7 @@ pub(crate) async fn fallback(
             body: String::new(),
             user,
             status: 0,
+            seq: 0,
         });
         sb.record_status(id, 404);
         return ApiError::not_found("Route").into_response();

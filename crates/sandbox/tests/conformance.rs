@@ -1135,6 +1135,77 @@ async fn the_request_log_records_method_path_query_raw_body_user_and_status() {
 }
 
 #[tokio::test]
+async fn a_fault_mix_fails_in_each_way_and_slow_answers_arrive_late() {
+    let app = app().await;
+    // Set over HTTP, as a soak does: every request faulted, one kind of the mix each.
+    let res = app
+        .http
+        .put(app.url("/_sandbox/faults"))
+        .json(
+            &json!({"mix": ["ServerError", {"RateLimited": {"retry_after_secs": 3}},
+                              "MalformedJson", {"Slow": {"latency_ms": 300}}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..60 {
+        let started = std::time::Instant::now();
+        let res = app
+            .http
+            .get(app.url("/2.0/users/me/connections/101"))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let json = res.json::<Value>().await.ok();
+        let what = match (status, json) {
+            (500, _) => "server error",
+            (429, _) => "rate limited",
+            (200, None) => "garbage",
+            (200, Some(c)) if c["id"] == 101 => {
+                assert!(started.elapsed() >= Duration::from_millis(300), "not slow");
+                "slow"
+            }
+            other => panic!("not a fault of the mix: {other:?}"),
+        };
+        seen.insert(what);
+        if seen.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_request_log_reads_on_from_a_sequence_number() {
+    let app = app().await;
+    app.get("/2.0/users/me/connections/101").await;
+    let first = app.sb.sandbox.requests();
+    let last = first.last().unwrap().seq;
+    assert!(first.windows(2).all(|w| w[0].seq < w[1].seq));
+    app.get("/2.0/users/me/connections/102").await;
+    let after: Vec<Value> = app
+        .http
+        .get(app.url(&format!("/_sandbox/requests?after={last}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["path"], "/2.0/users/me/connections/102");
+    assert_eq!(after[0]["seq"], last + 1);
+    // A clear empties the log but never reuses a number.
+    app.sb.sandbox.clear_requests();
+    app.get("/2.0/users/me/connections/101").await;
+    assert_eq!(app.sb.sandbox.requests()[0].seq, last + 2);
+}
+
+#[tokio::test]
 async fn reset_restores_the_demo_data_set() {
     let app = app().await;
     app.post("/2.0/users/me/connections/104", json!({"otp": "123456"}))

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use crate::budget::{Budget, Priority};
 use crate::metrics::Metrics;
+use crate::store::Store;
 
 /// Most tries of one read.
 pub const MAX_TRIES: u32 = 3;
@@ -158,8 +159,9 @@ struct Inner {
 }
 
 impl PowensClient {
-    /// A client (one connection pool for the process).
-    pub fn new(settings: PowensSettings, metrics: Metrics) -> anyhow::Result<Self> {
+    /// A client (one connection pool for the process), sharing its budget and users'
+    /// tokens through `store`.
+    pub fn new(settings: PowensSettings, store: Store, metrics: Metrics) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
@@ -174,8 +176,8 @@ impl PowensClient {
                 client_secret: settings.client_secret,
                 retry_backoff: settings.retry_backoff,
                 timeout: settings.timeout,
-                tokens: Arc::default(),
-                budget: Budget::new(settings.budget),
+                tokens: Arc::new(tokens::Tokens::new(store.clone())),
+                budget: Budget::new(settings.budget, store),
                 metrics,
                 ready: tokio::sync::Mutex::new(None),
             }),
@@ -271,7 +273,7 @@ impl PowensClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if let Err(wait) = self.inner.budget.spend(req.priority) {
+            if let Err(wait) = self.inner.budget.spend(req.priority).await {
                 self.inner.metrics.upstream(req.op, "held_back");
                 return Err(UpstreamError::HeldBack { retry_after: wait });
             }
@@ -295,7 +297,7 @@ impl PowensClient {
             if let Err(UpstreamError::Api(r)) = &result
                 && r.status == 429
             {
-                self.inner.budget.pause(r.retry_after);
+                self.inner.budget.pause(r.retry_after).await;
             }
             match result {
                 Err(e) if req.kind == Kind::Read && attempt < MAX_TRIES && retryable(&e) => {

@@ -1,15 +1,21 @@
-//! Watching a connection (`GET …?wait=N&since=S`): one shared poller per connection.
+//! Watching a connection (`GET …?wait=N&since=S`): one shared poller per connection,
+//! in the whole cluster.
 //!
-//! However many widgets wait on a connection, one task asks Powens about it, at the
-//! pace [`Schedule`] sets from what is known of it (the poll interval while the user
-//! waits for a validation, no sooner than `next_try` and at most once a minute while
-//! Powens retries by itself, once a minute with webhooks on), and broadcasts the
-//! latest status through a `tokio::sync::watch` channel. A status published by an
-//! action or announced by a webhook moves the next read; a read the budget holds
-//! back leaves waiters with the last known status. Deletions announced by webhook
-//! answer 404 to reads and waiters ([`Watchers::gone`]). The poller exists only while someone waits: it stops
-//! as soon as the last receiver is gone (checked under the registry lock, so a new
-//! waiter either finds the running poller or starts a fresh one, never a dying one).
+//! However many widgets wait on a connection, one task per replica watches it
+//! ([`poller`]), and only the one holding the connection's lease in the [`Store`]
+//! asks Powens, at the pace [`Schedule`] sets from what is known of it (the poll
+//! interval while the user waits for a validation, no sooner than `next_try` and at
+//! most once a minute while Powens retries by itself, once a minute with webhooks
+//! on). The latest status is broadcast to local waiters through a
+//! `tokio::sync::watch` channel, and to the other replicas through the store
+//! ([`fanout`]): a status seen anywhere (a poll, an action's answer, a webhook)
+//! reaches every waiter of every replica. In process, the lease is always this
+//! replica's and nothing is sent anywhere.
+//!
+//! A poller exists only while someone waits on its replica: it stops (and gives its
+//! lease back) as soon as the last receiver is gone (checked under the registry
+//! lock, so a new waiter either finds the running poller or starts a fresh one,
+//! never a dying one).
 //!
 //! Every fresh read and every mutation's answer (submit, resume, sync) is
 //! [published](Watchers::publish) too, stamped with the time its request started (a
@@ -17,22 +23,27 @@
 //! the state before it); a stamp never replaces a newer one. So a waiter never sees a
 //! state older than the one an action produced, and a poller (re)started right after
 //! another read begins from that read and keeps the one-GET-per-interval pace.
+//! [`memory`] holds what is remembered besides (the short memory of plain reads,
+//! resumed approvals, deletions).
 
+mod fanout;
 mod memory;
+mod poller;
 
 use mend_model::ConnectionState;
 use mend_model::api::ConnectionStatus;
+use moka::sync::Cache;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-use crate::budget::Priority;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::schedule::Schedule;
 use crate::status::View;
-use crate::upstream::{PowensClient, UpstreamError};
+use crate::store::Store;
+use crate::upstream::PowensClient;
 
 /// A status (or the error reading it) and when the request that produced it started.
 #[derive(Debug, Clone)]
@@ -48,12 +59,17 @@ pub type Snapshot = Option<Stamped>;
 
 type Key = (i64, i64);
 
-/// Keep at most this many recent results of unwatched connections.
-const RECENT_MAX: usize = 4096;
+/// Statuses remembered (the last known of each connection, however old, for when
+/// Powens may not be asked); beyond, the least used are forgotten.
+const RECENT_MAX: u64 = 16_384;
+/// How long a status is remembered at most.
+const RECENT_FOR: Duration = Duration::from_secs(3600);
 /// How often an idle poller looks whether anybody still waits.
 const CHECK_EVERY: Duration = Duration::from_secs(5);
-/// Most deletions remembered.
-const GONE_MAX: usize = 10_000;
+/// Most deletions remembered (forgetting one costs a read that Powens answers 404).
+const GONE_MAX: u64 = 10_000;
+/// How long a deletion is remembered.
+const GONE_FOR: Duration = Duration::from_secs(24 * 3600);
 /// How long a background resume counts as pending (the widget's approval wait is
 /// bounded by the connection's `expire`; Powens' sandbox gives two hours, banks
 /// usually minutes).
@@ -67,6 +83,17 @@ enum Gone {
     User(i64),
 }
 
+/// Where a recorded status comes from, and so whether it is broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Seen here: also handed to the other replicas.
+    Here,
+    /// Seen here, for this replica only (a read the budget held back).
+    Private,
+    /// Broadcast by another replica.
+    Elsewhere,
+}
+
 /// The registry of running pollers.
 #[derive(Debug, Clone)]
 pub struct Watchers {
@@ -75,22 +102,26 @@ pub struct Watchers {
 
 #[derive(Debug)]
 struct Inner {
+    /// The running pollers of this replica (tasks, not a cache).
     pollers: Mutex<HashMap<Key, watch::Sender<Snapshot>>>,
-    /// The latest result per connection, kept for one interval.
-    recent: Mutex<HashMap<Key, Stamped>>,
-    /// Long-polls waiting now, per user.
+    /// The latest result per connection.
+    recent: Cache<Key, Arc<Stamped>>,
+    /// Long-polls waiting now on this replica, per user (a limit, not a cache).
     per_user: Mutex<HashMap<i64, usize>>,
     /// Connections and users Powens deleted (announced by webhook).
-    gone: Mutex<std::collections::HashSet<Gone>>,
-    /// Connections resumed in the background, and when (a resumed `decoupled` is
-    /// polled at the interval, an unresumed one is not expected to change).
-    resumed: Mutex<HashMap<Key, Instant>>,
+    gone: Cache<Gone, ()>,
+    /// Connections resumed in the background (a resumed `decoupled` is polled at
+    /// the interval, an unresumed one is not expected to change).
+    resumed: Cache<Key, ()>,
+    /// Ticks when every poller should take a turn now (after a gap in the fan-out).
+    resync: watch::Sender<u64>,
     /// Most long-polls one user may hold at once.
     max_per_user: usize,
     powens: PowensClient,
     interval: Duration,
     view: Arc<View>,
     schedule: Schedule,
+    store: Store,
     metrics: Metrics,
 }
 
@@ -118,64 +149,55 @@ impl Drop for WaiterGuard {
     }
 }
 
-/// Removes a poller's channel from the registry when the poller ends.
-struct Registered {
-    watchers: Watchers,
-    key: Key,
-    tx: watch::Sender<Snapshot>,
-}
-
-impl Drop for Registered {
-    fn drop(&mut self) {
-        let mut pollers = self
-            .watchers
-            .inner
-            .pollers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if pollers
-            .get(&self.key)
-            .is_some_and(|t| t.same_channel(&self.tx))
-        {
-            pollers.remove(&self.key);
-        }
-        self.watchers.inner.metrics.pollers(-1);
-    }
-}
-
 fn newer(current: &Snapshot, at: Instant) -> bool {
     current.as_ref().is_none_or(|c| c.at <= at)
 }
 
 impl Watchers {
     /// A registry polling through `powens` at the pace of `schedule`, allowing each
-    /// user `max_per_user` simultaneous long-polls, showing connections as `view`.
+    /// user `max_per_user` simultaneous long-polls, showing connections as `view`,
+    /// sharing what it sees through `store`.
     pub fn new(
         powens: PowensClient,
         schedule: Schedule,
         max_per_user: usize,
         view: Arc<View>,
+        store: Store,
         metrics: Metrics,
     ) -> Self {
-        Self {
+        let this = Self {
             inner: Arc::new(Inner {
                 pollers: Mutex::new(HashMap::new()),
-                recent: Mutex::new(HashMap::new()),
+                recent: Cache::builder()
+                    .max_capacity(RECENT_MAX)
+                    .time_to_live(RECENT_FOR)
+                    .build(),
                 per_user: Mutex::new(HashMap::new()),
-                resumed: Mutex::new(HashMap::new()),
-                gone: Mutex::new(std::collections::HashSet::new()),
+                gone: Cache::builder()
+                    .max_capacity(GONE_MAX)
+                    .time_to_live(GONE_FOR)
+                    .build(),
+                resumed: Cache::builder()
+                    .max_capacity(RECENT_MAX)
+                    .time_to_live(RESUMED_FOR)
+                    .build(),
+                resync: watch::Sender::new(0),
                 max_per_user,
                 powens,
                 interval: schedule.interval,
                 schedule,
                 view,
+                store,
                 metrics,
             }),
-        }
+        };
+        this.listen();
+        this
     }
 
     /// Records a status read or produced by a request that started at `at`, and
-    /// hands it to the connection's waiters, unless something newer is known.
+    /// hands it to the connection's waiters (here and on every replica), unless
+    /// something newer is known.
     pub fn publish(&self, user: i64, id: i64, at: Instant, status: &ConnectionStatus) {
         self.record(
             user,
@@ -184,39 +206,30 @@ impl Watchers {
                 at,
                 result: Ok(status.clone()),
             },
+            Origin::Here,
         );
     }
 
-    fn record(&self, user: i64, id: i64, stamped: Stamped) {
+    fn record(&self, user: i64, id: i64, stamped: Stamped, origin: Origin) {
+        if origin == Origin::Here {
+            self.broadcast_result(user, id, &stamped, false);
+        }
         if let Ok(status) = &stamped.result
             && !matches!(
                 status.state,
                 Some(ConnectionState::Decoupled | ConnectionState::Validating)
             )
         {
-            let mut resumed = self.inner.resumed.lock().unwrap_or_else(|p| p.into_inner());
-            resumed.remove(&(user, id));
+            self.inner.resumed.invalidate(&(user, id));
         }
-        {
-            let mut recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.len() >= RECENT_MAX {
-                let interval = self.inner.interval;
-                recent.retain(|_, s| s.at.elapsed() < interval);
-            }
-            let entry = recent.entry((user, id));
-            match entry {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    if o.get().at <= stamped.at {
-                        o.insert(stamped.clone());
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(stamped.clone());
-                }
-            }
-        }
+        let key = (user, id);
+        let recorded = Arc::new(stamped.clone());
+        self.inner.recent.entry(key).and_compute_with(|e| match e {
+            Some(e) if e.value().at > recorded.at => moka::ops::compute::Op::Nop,
+            _ => moka::ops::compute::Op::Put(recorded),
+        });
         let pollers = self.inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(tx) = pollers.get(&(user, id)) {
+        if let Some(tx) = pollers.get(&key) {
             tx.send_if_modified(|cur| {
                 let fresher = newer(cur, stamped.at);
                 if fresher {
@@ -244,101 +257,17 @@ impl Watchers {
         }
         // Start from the latest result if the schedule would not read the connection
         // yet: the first upstream read then waits for its turn.
-        let seed = {
-            let recent = self.inner.recent.lock().unwrap_or_else(|p| p.into_inner());
-            recent.get(&(user, id)).cloned()
-        }
-        .filter(|s| self.next_read(user, id, s) > Instant::now());
+        let seed = self
+            .inner
+            .recent
+            .get(&(user, id))
+            .map(|s| Stamped::clone(&s))
+            .filter(|s| self.next_read(user, id, s) > Instant::now());
         let (tx, rx) = watch::channel(seed);
         pollers.insert((user, id), tx.clone());
         let this = self.clone();
         tokio::spawn(async move { this.poll(user, id, tx).await });
         rx
-    }
-
-    async fn poll(self, user: i64, id: i64, tx: watch::Sender<Snapshot>) {
-        let inner = &self.inner;
-        inner.metrics.pollers(1);
-        // However this task ends (even by a panic), its channel leaves the registry, so
-        // waiters are never left subscribed to a poller that is gone.
-        let _registered = Registered {
-            watchers: self.clone(),
-            key: (user, id),
-            tx: tx.clone(),
-        };
-        // The poller's own view of the channel: what others publish (an action's
-        // answer, a webhook) moves the next read.
-        let mut own = tx.subscribe();
-        let mut not_before: Option<Instant> = None;
-        tracing::debug!(user, connection = id, "poller started");
-        loop {
-            let next = {
-                let latest = own.borrow_and_update();
-                latest
-                    .as_ref()
-                    .map_or_else(Instant::now, |s| self.next_read(user, id, s))
-            };
-            let next = not_before.map_or(next, |n| n.max(next));
-            // Wake at least every CHECK_EVERY to see whether anybody still waits.
-            let wake = next.min(Instant::now() + CHECK_EVERY);
-            tokio::select! {
-                () = tokio::time::sleep_until(wake.into()) => {}
-                changed = own.changed() => {
-                    if changed.is_err() {
-                        break;
-                    }
-                    continue;
-                }
-            }
-            {
-                let mut pollers = inner.pollers.lock().unwrap_or_else(|p| p.into_inner());
-                if tx.receiver_count() <= 1 {
-                    // Under the lock: a new waiter either subscribed before (and we go
-                    // on) or will find no entry and start a fresh poller.
-                    pollers.remove(&(user, id));
-                    break;
-                }
-            }
-            if Instant::now() < next {
-                continue;
-            }
-            let started = Instant::now();
-            let result = inner
-                .powens
-                .connection(user, id, Priority::Background)
-                .await;
-            if let Err(UpstreamError::HeldBack { retry_after }) = &result {
-                // Not sent (budget, or Powens asked us to wait): waiters keep the last
-                // known status, and the read waits for its turn. With nothing known
-                // yet, they are told when to come back rather than left hanging.
-                not_before = Some(Instant::now() + *retry_after);
-                if tx.borrow().is_none() {
-                    let held = result.map(|c| inner.view.status_of(&c));
-                    self.record(
-                        user,
-                        id,
-                        Stamped {
-                            at: started,
-                            result: held.map_err(ApiError::from),
-                        },
-                    );
-                }
-                continue;
-            }
-            not_before = None;
-            let result = result
-                .map(|c| inner.view.status_of(&c))
-                .map_err(ApiError::from);
-            self.record(
-                user,
-                id,
-                Stamped {
-                    at: started,
-                    result,
-                },
-            );
-        }
-        tracing::debug!(user, connection = id, "poller stopped: nobody waits");
     }
 
     /// Waits up to `wait` for the connection's state to differ from `since` (the
@@ -364,6 +293,7 @@ impl Watchers {
             let n = per_user.entry(user).or_default();
             if *n >= self.inner.max_per_user {
                 // One user holding thousands of open requests is an attack, not a widget.
+                self.inner.metrics.rate_limited("waits");
                 return Err(ApiError::RateLimited {
                     retry_after: Duration::from_secs(1),
                 });

@@ -192,6 +192,7 @@ async fn submissions_are_never_retried() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::ServerError),
+        mix: Vec::new(),
     });
     let a = app.sync(101, &app.demo()).await;
     a.error(502, "upstream_error");

@@ -59,14 +59,13 @@ async fn rate_limits_answer_429_with_retry_after() {
         .await
         .status_body();
 
+    // Per address, with sessions: users share their address's allowance.
     let app = spawn_with(|c| c.rate_limit_per_ip = 2).await;
-    app.get("/api/v1/connections/101", None)
+    app.get_connection(101, &app.demo()).await.status_body();
+    app.get_connection(201, &app.session(2, None, Duration::from_secs(60)))
         .await
-        .error(401, "unauthorized");
-    app.get("/api/v1/connections/101", None)
-        .await
-        .error(401, "unauthorized");
-    app.get("/api/v1/connections/101", None)
+        .status_body();
+    app.get_connection(101, &app.demo())
         .await
         .error(429, "rate_limited");
     assert_eq!(
@@ -74,6 +73,92 @@ async fn rate_limits_answer_429_with_retry_after() {
         StatusCode::OK,
         "health is not limited"
     );
+}
+
+#[tokio::test]
+async fn requests_without_a_session_have_their_own_smaller_bucket() {
+    let app = spawn_with(|c| c.rate_limit_unauthenticated = 5).await;
+    for _ in 0..5 {
+        app.get("/api/v1/connections/101", None)
+            .await
+            .error(401, "unauthorized");
+    }
+    app.get("/api/v1/connections/101", Some("not.a.session"))
+        .await
+        .error(429, "rate_limited");
+    // The same address with a session is not locked out.
+    app.get_connection(101, &app.demo()).await.status_body();
+    assert_eq!(
+        app.metrics
+            .counter("mend_rate_limited_total", "key=\"anonymous\""),
+        1
+    );
+}
+
+/// A session-less request through the balancer at `127.0.0.1`, for `client`.
+async fn via_balancer(app: &TestApp, client: &str, token: Option<&str>) -> Answer {
+    let mut req = app
+        .client
+        .get(app.url("/api/v1/connections/101"))
+        .header("x-forwarded-for", format!("6.6.6.6, {client}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    app.send(req).await
+}
+
+#[tokio::test]
+async fn behind_trusted_proxies_fifty_garbage_requests_a_second_lock_out_only_their_sender() {
+    let app = spawn_with(|c| {
+        c.trusted_proxies = mend_proxy::client_addr::TrustedProxies::parse("127.0.0.1").unwrap();
+        c.rate_limit_unauthenticated = 20;
+        c.rate_limit_per_ip = 1000;
+    })
+    .await;
+    let attacker = "203.0.113.66";
+    let started = Instant::now();
+    let mut refused = 0;
+    for _ in 0..50 {
+        let a = via_balancer(&app, attacker, None).await;
+        if a.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        } else {
+            a.error(401, "unauthorized");
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "50 within a second or so"
+    );
+    assert!(
+        refused >= 29,
+        "the attacker is limited: {refused} of 50 refused"
+    );
+    // Someone else behind the balancer, and someone with a session at the
+    // attacker's own address, are not.
+    via_balancer(&app, "198.51.100.20", None)
+        .await
+        .error(401, "unauthorized");
+    via_balancer(&app, attacker, Some(&app.demo()))
+        .await
+        .status_body();
+    via_balancer(&app, "198.51.100.21", Some(&app.demo()))
+        .await
+        .status_body();
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+    let app = spawn_with(|c| c.rate_limit_unauthenticated = 3).await;
+    for i in 0..3 {
+        via_balancer(&app, &format!("198.51.100.{i}"), None)
+            .await
+            .error(401, "unauthorized");
+    }
+    // A forged header does not make a fresh client.
+    via_balancer(&app, "198.51.100.99", None)
+        .await
+        .error(429, "rate_limited");
 }
 
 #[tokio::test]
@@ -113,14 +198,33 @@ async fn request_ids_are_kept_when_plain_and_replaced_otherwise() {
 }
 
 #[tokio::test]
-async fn health_readiness_and_metrics_answer() {
+async fn health_and_readiness_answer_and_metrics_are_not_public() {
     let app = spawn_app().await;
     let h = app.get("/healthz", None).await;
     assert_eq!((h.status, h.text.trim()), (StatusCode::OK, "ok"));
     assert_eq!(app.get("/readyz", None).await.status, StatusCode::OK);
+    // No MEND_METRICS_TOKEN: as if there were no such route.
+    app.get("/metrics", None).await.error(404, "not_found");
+    app.get("/metrics", Some(METRICS_TOKEN))
+        .await
+        .error(404, "not_found");
+}
+
+#[tokio::test]
+async fn metrics_answer_with_the_token_only() {
+    let app = spawn_with(|c| c.metrics_token = Some(SecretString::from(METRICS_TOKEN))).await;
     app.get_connection(101, &app.demo()).await.status_body();
-    let m = app.get("/metrics", None).await;
-    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    app.get("/metrics", None).await.error(401, "unauthorized");
+    app.get("/metrics", Some("metrics-token-0123456789abcdeX"))
+        .await
+        .error(401, "unauthorized");
+    let m = app.get("/metrics", Some(METRICS_TOKEN)).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text);
+    assert!(
+        m.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
     assert!(
         m.text.contains(
             "mend_http_requests_total{route=\"/api/v1/connections/{id}\",status=\"200\"} 1"
@@ -135,6 +239,108 @@ async fn health_readiness_and_metrics_answer() {
         m.text
     );
     assert!(m.text.contains("mend_token_renewals_total 1"));
+    assert!(m.text.contains("mend_store_up 1"));
+}
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_without_a_token_and_nothing_else() {
+    let app = spawn_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap())).await;
+    let base = app.metrics_base.clone().expect("a metrics listener");
+    let m = app
+        .client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(m.status(), StatusCode::OK);
+    assert!(
+        m.text()
+            .await
+            .unwrap()
+            .contains("# TYPE mend_waiters gauge")
+    );
+    let other = app
+        .client
+        .get(format!("{base}/api/v1/connections/101"))
+        .bearer_auth(app.demo())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    // The main listener keeps it closed (no token configured).
+    app.get("/metrics", None).await.error(404, "not_found");
+}
+
+#[tokio::test]
+async fn over_the_connection_cap_new_clients_wait_their_turn() {
+    let app = spawn_with(|c| c.max_connections = 2).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Two idle clients hold the only two connections.
+    let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let started = Instant::now();
+    while app.metrics.counter("mend_connections", "") < 2 {
+        assert!(started.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.metrics.counter("mend_connections_max", ""), 2);
+    // A third waits in the backlog: no error, no answer yet.
+    let url = app.url("/healthz");
+    let third = tokio::spawn(async move { reqwest::Client::new().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !third.is_finished(),
+        "the third client waits for a free connection"
+    );
+    // One closes: the third is served.
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(5), third)
+        .await
+        .expect("served once a connection closed")
+        .unwrap()
+        .expect("never refused");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(captured_logs().contains("MEND_MAX_CONNECTIONS reached"));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answer_is_cut() {
+    use tokio::io::AsyncWriteExt as _;
+    let dir = TempDir::new();
+    // Far more than the kernel's socket buffers hold on loopback.
+    std::fs::write(dir.0.join("big.bin"), vec![7u8; 64 << 20]).unwrap();
+    let widget_dir = dir.0.clone();
+    let app = spawn_with(move |c| {
+        c.widget_dir = widget_dir;
+        c.write_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(b"GET /widget/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Never read.
+    let started = Instant::now();
+    while app.metrics.counter("mend_write_timeouts_total", "") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the stalled answer was never cut"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let started = Instant::now();
+    while app.metrics.counter("mend_connections", "") != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the connection was closed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(tcp);
+    drop(dir);
+    // Readers that read are unaffected.
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ pub fn sandbox_key() -> Vec<u8> {
 pub const RETURN: &str = "https://app.example/bank/return";
 pub const ORIGIN: &str = "https://app.example";
 pub const POLL: Duration = Duration::from_millis(200);
+pub const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef";
 
 // --- log capture -------------------------------------------------------------------
 
@@ -76,6 +77,8 @@ pub struct TestApp {
     pub sandbox: Sandbox,
     pub keys: SessionKeys,
     pub metrics: mend_proxy::metrics::Metrics,
+    /// `MEND_METRICS_LISTEN`'s address, when set.
+    pub metrics_base: Option<String>,
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
     pub _widget_dir: Option<TempDir>,
@@ -144,6 +147,7 @@ pub async fn spawn_config(cfg: Config, sandbox: Option<Sandbox>) -> TestApp {
         .expect("a sandbox");
     let keys = app.session_keys().clone();
     let metrics = app.metrics().clone();
+    let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -158,6 +162,7 @@ pub async fn spawn_config(cfg: Config, sandbox: Option<Sandbox>) -> TestApp {
         sandbox,
         keys,
         metrics,
+        metrics_base,
         stop: Some(tx),
         server,
         _widget_dir: None,

@@ -113,6 +113,7 @@ async fn concurrent_lists_share_one_upstream_get_and_a_list_in_a_loop_costs_one_
         fraction: 1.0,
         latency_ms: 400,
         kind: None,
+        mix: Vec::new(),
     });
     let gets = (0..20).map(|_| app.get("/api/v1/connections", Some(&token)));
     let answers = futures_util::future::join_all(gets).await;

@@ -186,6 +186,7 @@ async fn a_callback_whose_read_fails_leaves_the_state_usable_once_more() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::ServerError),
+        mix: Vec::new(),
     });
     app.callback(&token, json!({"state": state}))
         .await

@@ -12,6 +12,7 @@ async fn fifty_concurrent_reads_of_a_connection_share_one_upstream_get() {
         fraction: 1.0,
         latency_ms: 400,
         kind: None,
+        mix: Vec::new(),
     });
     let gets = (0..50).map(|_| app.get_connection(101, &token));
     let answers = futures_util::future::join_all(gets).await;
@@ -45,6 +46,7 @@ async fn a_shared_read_that_fails_answers_its_error_to_everyone_sharing_it() {
         fraction: 1.0,
         latency_ms: 200,
         kind: Some(FaultKind::ServerError),
+        mix: Vec::new(),
     });
     let gets = (0..20).map(|_| app.get_connection(101, &token));
     for a in futures_util::future::join_all(gets).await {

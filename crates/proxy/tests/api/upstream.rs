@@ -51,6 +51,7 @@ async fn powens_failing_answers_502_after_three_tries_without_its_internals() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::ServerError),
+        mix: Vec::new(),
     });
     let a = app.get_connection(101, &app.demo()).await;
     a.error(502, "upstream_error");
@@ -66,6 +67,7 @@ async fn a_slow_powens_answers_504() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::Timeout),
+        mix: Vec::new(),
     });
     let started = Instant::now();
     app.get_connection(101, &app.demo())
@@ -88,6 +90,7 @@ async fn a_429_pauses_the_whole_client_until_its_retry_after() {
         kind: Some(FaultKind::RateLimited {
             retry_after_secs: 60,
         }),
+        mix: Vec::new(),
     });
     let a = app.get_connection(101, &app.demo()).await;
     a.error(503, "upstream_unavailable");
@@ -129,6 +132,7 @@ async fn powens_throttling_with_a_short_retry_after_is_retried_then_answers_503(
         kind: Some(FaultKind::RateLimited {
             retry_after_secs: 0,
         }),
+        mix: Vec::new(),
     });
     app.get_connection(101, &app.demo())
         .await
@@ -144,6 +148,7 @@ async fn malformed_json_and_dropped_connections_answer_the_envelope() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::MalformedJson),
+        mix: Vec::new(),
     });
     app.get_connection(101, &app.demo())
         .await
@@ -152,6 +157,7 @@ async fn malformed_json_and_dropped_connections_answer_the_envelope() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::Drop),
+        mix: Vec::new(),
     });
     app.get_connection(101, &app.demo())
         .await
@@ -223,6 +229,7 @@ async fn during_an_outage_waiting_requests_share_one_failed_renewal() {
         fraction: 1.0,
         latency_ms: 0,
         kind: Some(FaultKind::ServerError),
+        mix: Vec::new(),
     });
     let token = app.demo();
     let gets = (0..20).map(|_| app.get_connection(101, &token));
