@@ -1,6 +1,8 @@
 // TypeScript declarations (assets/mend.d.ts, mend-react.d.ts, mend-vue.d.ts, shipped
 // next to mend.js): small host programs in e2e/types/ (plain DOM, React 19 TSX, Vue 3
-// without SFCs) type-check against them with `tsc --noEmit`, and each mistake marked
+// without SFCs) and the framework hosts that e2e/frameworks.test.mjs runs (e2e/hosts/,
+// but for the .vue file, which tsc cannot read) type-check against them with
+// `tsc --noEmit`, and each mistake marked
 // `@ts-expect-error` there is caught (tsc fails on an expected error that is not). A
 // plain host with neither React nor Vue installed type-checks mend.d.ts alone.
 // (Not a browser test: it needs neither the proxy nor Chromium.)
