@@ -9,9 +9,9 @@
 //! stable builds (tests, clippy, `trunk serve`) are not invalidated. A plain
 //! `trunk serve` / `trunk build` on stable still works, only bigger.
 
-use crate::util::{Result, cmd, target_dir};
+use crate::util::{Result, cmd, output_of, target_dir};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The nightly the release build uses; `cargo xtask setup` installs it with `rust-src`.
 pub const SIZE_TOOLCHAIN: &str = "nightly-2026-05-20";
@@ -45,14 +45,7 @@ fn on_nightly(program: &str) -> Command {
 
 /// What `program args…` prints on [`SIZE_TOOLCHAIN`], or `None` if it fails.
 fn nightly_output(program: &str, args: &[&str]) -> Option<String> {
-    let out = on_nightly(program)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    output_of(on_nightly(program).args(args))
 }
 
 /// The standard library's sources in the nightly, if `rust-src` is installed.

@@ -80,11 +80,12 @@ pub fn which(program: &str) -> Option<PathBuf> {
 
 /// What `program args…` prints on stdout, trimmed, or `None` if it can't run.
 pub fn output(program: &str, args: &[&str]) -> Option<String> {
-    let out = cmd(program)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+    output_of(cmd(program).args(args))
+}
+
+/// What a prepared command prints on stdout, trimmed, or `None` if it can't run.
+pub fn output_of(c: &mut Command) -> Option<String> {
+    let out = c.stderr(Stdio::null()).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
