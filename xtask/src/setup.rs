@@ -108,7 +108,10 @@ const TOOLS: &[Tool] = &[
         present: Some(|| which("npm").is_some() && which("node").is_some()),
         on_demand: false,
     },
-    tool(Source::NpmCi, "wasm-opt 132, playwright-core, axe-core"),
+    tool(
+        Source::NpmCi,
+        "wasm-opt 132, Playwright, axe, and the TypeScript and React/Vue hosts of the e2e suite",
+    ),
     tool(Source::WasmOpt, "trunk finds wasm-opt 132 without xtask"),
     tool(
         Source::Cargo {
@@ -280,7 +283,9 @@ fn dpkg_installed(pkg: &str) -> bool {
 
 fn npm() -> Result<usize> {
     if node_modules_current() {
-        ok("node_modules (npm ci: binaryen, playwright-core, axe-core)");
+        ok(
+            "node_modules (npm ci: binaryen, playwright-core, axe-core, typescript, esbuild, react, vue)",
+        );
         return Ok(0);
     }
     let took = run("npm ci", cmd("npm").args(["ci", "--no-fund", "--no-audit"]))?;
