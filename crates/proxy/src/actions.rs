@@ -188,6 +188,29 @@ pub async fn submit_fields(
     }
 }
 
+/// What an action other than a submission holds while it runs: the connection's slot
+/// (one action at a time) and the reads' guard (no stale status meanwhile).
+type Held = (Slot, crate::reads::ActionGuard);
+
+/// The start every resume and sync share: the session may touch the connection, the
+/// slot is free, and the connection offers `action` now (else 409 with `refusal`).
+async fn begin(
+    st: &AppState,
+    session: &Session,
+    id: i64,
+    action: Action,
+    refusal: &'static str,
+) -> Result<Held, ApiError> {
+    session.check(id)?;
+    let slot = take(&st.store, session.user, id).await?;
+    let offered = offered(st, session.user, id).await?;
+    let guard = st.reads.action(session.user, id);
+    if !offered.contains(&action) {
+        return Err(ApiError::Conflict(refusal));
+    }
+    Ok((slot, guard))
+}
+
 /// `POST /api/v1/connections/{id}/resume`.
 #[utoipa::path(
     post,
@@ -208,13 +231,14 @@ pub async fn resume(
     session: Session,
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
-    session.check(id)?;
-    let _slot = take(&st.store, session.user, id).await?;
-    let offered = offered(&st, session.user, id).await?;
-    let _action = st.reads.action(session.user, id);
-    if !offered.contains(&Action::Resume) {
-        return Err(ApiError::Conflict("not waiting for a decoupled approval"));
-    }
+    let _held = begin(
+        &st,
+        &session,
+        id,
+        Action::Resume,
+        "not waiting for a decoupled approval",
+    )
+    .await?;
     match st.powens.resume(session.user, id).await {
         Ok(conn) => {
             st.watchers.resumed(session.user, id);
@@ -246,13 +270,14 @@ pub async fn sync(
     session: Session,
     ConnId(id): ConnId,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
-    session.check(id)?;
-    let _slot = take(&st.store, session.user, id).await?;
-    let offered = offered(&st, session.user, id).await?;
-    let _action = st.reads.action(session.user, id);
-    if !offered.contains(&Action::Sync) {
-        return Err(ApiError::Conflict("a sync is not offered in this state"));
-    }
+    let _held = begin(
+        &st,
+        &session,
+        id,
+        Action::Sync,
+        "a sync is not offered in this state",
+    )
+    .await?;
     match st.powens.sync(session.user, id).await {
         Ok(conn) => Ok(Json(answer(&st, session.user, id, Instant::now(), &conn))),
         Err(e) => Err(refused(&st, session.user, id, Kind::Sync, e).await),
