@@ -26,7 +26,14 @@ pub(super) fn status(state: Option<&str>) -> ConnectionStatus {
     }
 }
 
-pub(super) fn api_error(code: ErrorCode) -> ClientError {
+/// A refusal as the proxy answers it, with the connection's fresh status and the
+/// bank's words.
+pub(super) fn refusal(
+    code: ErrorCode,
+    fresh: Option<ConnectionStatus>,
+    words: Option<&str>,
+    retry_after: Option<u64>,
+) -> ClientError {
     ClientError::from_answer(
         code.http_status(),
         Some(ErrorBody {
@@ -35,13 +42,18 @@ pub(super) fn api_error(code: ErrorCode) -> ClientError {
                 message: "msg".into(),
                 request_id: None,
                 fields: None,
-                retry_after: None,
-                status: None,
-                bank_message: None,
+                retry_after,
+                status: fresh.map(Box::new),
+                bank_message: words.map(str::to_owned),
             },
         }),
         None,
     )
+}
+
+/// A refusal with nothing but its code.
+pub(super) fn api_error(code: ErrorCode) -> ClientError {
+    refusal(code, None, None, None)
 }
 
 pub(super) fn showing(state: Option<&str>) -> Machine {

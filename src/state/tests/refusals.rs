@@ -5,31 +5,6 @@
 use super::*;
 use crate::i18n::EN;
 
-/// A refusal as the proxy answers it, with the connection's fresh status and the
-/// bank's words.
-fn refusal(
-    code: ErrorCode,
-    fresh: Option<ConnectionStatus>,
-    words: Option<&str>,
-    retry_after: Option<u64>,
-) -> ClientError {
-    ClientError::from_answer(
-        code.http_status(),
-        Some(ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: "msg".into(),
-                request_id: None,
-                fields: None,
-                retry_after,
-                status: fresh.map(Box::new),
-                bank_message: words.map(str::to_owned),
-            },
-        }),
-        None,
-    )
-}
-
 #[test]
 fn a_wrongpass_after_an_otp_shows_the_credentials_panel_with_the_bank_s_words() {
     let mut m = showing(Some("additionalInformationNeeded"));
