@@ -18,7 +18,24 @@ after(async () => {
   await proxy?.stop();
 });
 
+/**
+ * Waits (at most 5 s) until the sandbox's request log stops growing. Every demo page
+ * shows 105, whose widget resumes its decoupled approval by itself: a resume the proxy
+ * was still sending for an earlier test's page (closed, but the bank's work goes on)
+ * would otherwise land after the reset and count as this test's.
+ */
+async function settled(base) {
+  let last = -1;
+  for (let i = 0; i < 25; i += 1) {
+    const n = (await sandboxRequests(base)).length;
+    if (n === last) return;
+    last = n;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 beforeEach(async () => {
+  await settled(proxy.base);
   await resetSandbox(proxy.base);
 });
 
