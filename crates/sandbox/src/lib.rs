@@ -1,7 +1,7 @@
 //! # mend-sandbox
 //!
-//! A faithful, offline simulator of the Powens endpoints Mend uses (facts in
-//! `shared/powens-api.md`): the `/2.0` API, the Reconnect webview, the bank's
+//! A faithful, offline simulator of the Powens endpoints Mend uses (described in
+//! `docs/sandbox.md`): the `/2.0` API, the Reconnect webview, the bank's
 //! webauth page and a "bank app" where decoupled approvals are given. The proxy
 //! runs it in-process (nested at `/sandbox`) when no Powens domain is configured;
 //! tests [`spawn`] it on a free port; integrators run the `mend-sandbox` binary.
@@ -203,6 +203,13 @@ impl SandboxConfig {
     }
 }
 
+/// Now on the sandbox's clock, in milliseconds since the Unix epoch: the system's,
+/// unless [`stop_clock`] stopped it. A proxy in sandbox mode reckons "soon" from it
+/// (its Powens' clock), so that a stopped clock stops the proxy's dates too.
+pub fn now_ms() -> i64 {
+    world::now_ms()
+}
+
 /// Stops the sandbox's clock at `at_ms` (milliseconds since the Unix epoch), or with
 /// `None` lets it follow the system clock again. While it is stopped, everything the
 /// sandbox dates (`last_update`, `next_try`, `expire`, token and code lifetimes) is
@@ -389,6 +396,17 @@ impl Sandbox {
         }
         w.conns.insert(id, c);
         Some(id)
+    }
+
+    /// Like [`Sandbox::clone_connection`], but the copy belongs to a new user of its
+    /// own: returns `(user, connection)`. For load tests where every session is a
+    /// different user (each one's first read renews a Powens token of its own).
+    pub fn clone_connection_for_new_user(&self, template: i64) -> Option<(i64, i64)> {
+        let id = self.clone_connection(template)?;
+        let mut w = self.world();
+        let user = w.new_user();
+        w.conns.get_mut(&id)?.user = user;
+        Some((user, id))
     }
 
     /// Sets connection `id`'s scenario (replacing its previous one); `false` for an
