@@ -5,7 +5,7 @@
 //!
 //! - [`powens`]: what Powens sends and accepts (connections, their states, the
 //!   fields a connector asks for, error envelopes, temporary codes). These follow
-//!   `shared/powens-api.md` and are **liberal in what they accept**: unknown keys are
+//!   Powens' documentation and what it really sends, and are **liberal in what they accept**: unknown keys are
 //!   ignored, unknown states and field types are kept rather than rejected, and the
 //!   documented variants (`request_id` as number or string, `error` as the
 //!   deprecated twin of `state`, `"wrongPass"` spelling) all parse.

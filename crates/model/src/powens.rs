@@ -1,4 +1,4 @@
-//! What Powens sends and accepts (`shared/powens-api.md` §2–§12).
+//! What Powens sends and accepts: its connections, fields, errors and codes.
 //!
 //! Deserialisation is liberal: unknown keys are ignored; nullable and absent
 //! documented fields are `Option`s; a malformed date or state in an otherwise good

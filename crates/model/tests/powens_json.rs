@@ -1,4 +1,4 @@
-//! Fixture tests: Powens-shaped JSON (from `shared/powens-api.md`) for every state and
+//! Fixture tests: Powens-shaped JSON (as Powens documents and sends it) for every state and
 //! field type, with unknown extra keys and missing optional ones, read the way Powens
 //! sends them; plus round-trip property tests.
 
