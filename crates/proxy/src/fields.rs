@@ -9,8 +9,9 @@
 //! `new RegExp(pattern, "u")`) by rewriting those classes before compiling, with the
 //! linear-time `regex` crate (a backtracking engine would let a hostile value stall the
 //! proxy) under size limits. What has no JavaScript equivalent or does not compile
-//! (inline flags, `\A`, look-arounds, back-references) is "cannot check": the value
-//! goes to Powens, which decides. That is logged, without the value.
+//! (inline flags, `\A`, look-arounds, back-references, a `[` inside a class, `[]`) is
+//! "cannot check": the value goes to Powens, which decides. That is logged, without
+//! the value.
 
 use mend_model::ConnectorField;
 use mend_model::api::FieldProblem;
@@ -93,6 +94,23 @@ fn class_body(kind: &ClassPerlKind) -> &'static str {
     }
 }
 
+/// Whether `c`'s first member is an unescaped `]` (`[]…]`, `[^]…]`).
+fn opens_with_bracket(c: &ast::ClassBracketed) -> bool {
+    let ast::ClassSet::Item(item) = &c.kind else {
+        return false;
+    };
+    let first = match item {
+        ClassSetItem::Union(u) => u.items.first(),
+        other => Some(other),
+    };
+    let literal = match first {
+        Some(ClassSetItem::Literal(l)) => l,
+        Some(ClassSetItem::Range(r)) => &r.start,
+        _ => return false,
+    };
+    literal.c == ']' && literal.kind == ast::LiteralKind::Verbatim
+}
+
 /// Collects `(start, end, replacement)` byte ranges, in pattern order; fails on what
 /// JavaScript has no equivalent for.
 #[derive(Default)]
@@ -134,6 +152,9 @@ impl ast::Visitor for Rewrites {
             },
             // Inline flags (`(?i)`, `(?i:…)`) do not exist in a JavaScript pattern.
             Ast::Flags(_) => return Err(Unfaithful),
+            // `[]` matches nothing in JavaScript and `[^]` anything; here a `]` right
+            // after the opening bracket is a literal that the class goes on after.
+            Ast::ClassBracketed(c) if opens_with_bracket(c) => return Err(Unfaithful),
             Ast::Group(g) => {
                 if let ast::GroupKind::NonCapturing(flags) = &g.kind
                     && !flags.items.is_empty()
@@ -154,6 +175,8 @@ impl ast::Visitor for Rewrites {
             ClassSetItem::Perl(c) => self.replace(&c.span, class_body(&c.kind).to_owned()),
             // `[[:alpha:]]` is a POSIX class here, a set of five characters there.
             ClassSetItem::Ascii(_) => return Err(Unfaithful),
+            // `[a[b]]`: a nested class here, a literal `[` (then a stray `]`) there.
+            ClassSetItem::Bracketed(_) => return Err(Unfaithful),
             _ => {}
         }
         Ok(())
@@ -283,6 +306,35 @@ mod tests {
         assert!(check(&f, &vals(&[("code", "abcd")])).is_ok());
         let huge = "^(a{1000}){1000}$";
         assert_eq!(matches(huge, "a"), None, "too big to compile");
+    }
+
+    /// Found by the `fields` fuzz target (1.19 million executions in): a `[` inside a
+    /// class opens a nested class for the `regex` crate but is a literal `[` for
+    /// JavaScript, so `[a[b]]` meant "a or b" here and "a, [ or b, then ]" there; the
+    /// proxy accepted a password the widget's pattern refused.
+    #[test]
+    fn a_bracket_inside_a_class_is_left_to_powens_not_read_as_a_nested_class() {
+        assert_eq!(matches("^[a[b]]$", "a"), None);
+        let found = "[{\0\0\0\0\0\x1e\x07[{\0\0\0\0\0\x1e$]?$\x07-[{@]?$";
+        assert_eq!(matches(found, "1 p$]?$\x07-[{@]?$\n1 p"), None);
+        // A `[` the pattern escapes is a literal in both, and still checked.
+        assert_eq!(matches(r"^[a\[]$", "["), Some(true));
+        assert_eq!(matches(r"^[a\[]$", "b"), Some(false));
+    }
+
+    /// Found by the `fields` fuzz target (in CI, 21,000 executions in): `[]` is an
+    /// empty class in JavaScript, so `/x[]y/u` refuses every value, but the `regex`
+    /// crate reads its `]` as the class's first member and the class as going on to
+    /// the next `]`; the proxy accepted what the widget refused.
+    #[test]
+    fn an_empty_class_is_left_to_powens_not_read_as_a_bracket() {
+        assert_eq!(matches("^a[]b]$", "a]"), None);
+        assert_eq!(matches("^a[^]b]$", "ax"), None);
+        let found = "\x07[\0+/$4-][]%\x003$\x07-[@]\\w?$";
+        assert_eq!(matches(found, "J0 \x01p"), None);
+        // An escaped `]` is a literal in both, and still checked.
+        assert_eq!(matches(r"^[\]a]$", "]"), Some(true));
+        assert_eq!(matches(r"^[\]a]$", "b"), Some(false));
     }
 
     #[test]
