@@ -27,11 +27,14 @@ use crate::error::{ApiError, AppJson};
 use crate::routes::{ConnId, answer};
 use crate::session::Session;
 use crate::store::Store;
-use crate::upstream::{SUBMISSION_TIMEOUT, UpstreamError};
+use crate::upstream::UpstreamError;
 
 /// How long a slot outlives a replica that died holding it: the longest an action
-/// can take (a fresh read, the bank's three minutes, a read after a refusal).
-pub const SLOT_LIFE: Duration = Duration::from_secs(SUBMISSION_TIMEOUT.as_secs() + 60);
+/// can take (a fresh read, the bank's `MEND_SUBMISSION_TIMEOUT`, a read after a
+/// refusal).
+pub fn slot_life(submission_timeout: Duration) -> Duration {
+    submission_timeout + Duration::from_secs(60)
+}
 
 /// Holds a connection's action slot until dropped (however the action ends).
 #[derive(Debug)]
@@ -49,8 +52,12 @@ impl Drop for Slot {
 }
 
 /// Takes the connection's slot, or refuses: one action at a time per connection.
-pub async fn take(store: &Store, user: i64, id: i64) -> Result<Slot, ApiError> {
-    match store.take_slot(user, id, SLOT_LIFE).await? {
+pub async fn take(st: &AppState, user: i64, id: i64) -> Result<Slot, ApiError> {
+    let store = &st.store;
+    match store
+        .take_slot(user, id, slot_life(st.powens.submission_timeout()))
+        .await?
+    {
         Some(token) => Ok(Slot {
             store: store.clone(),
             user,
@@ -158,7 +165,7 @@ pub async fn submit_fields(
     AppJson(body): AppJson<FieldsSubmission>,
 ) -> Result<Json<ConnectionStatus>, ApiError> {
     session.check(id)?;
-    let _slot = take(&st.store, session.user, id).await?;
+    let _slot = take(&st, session.user, id).await?;
     let _action = st.reads.action(session.user, id);
     // The fields are those of the connection now, not what the widget saw.
     let (conn, offered) = current(&st, session.user, id).await?;
@@ -202,7 +209,7 @@ async fn begin(
     refusal: &'static str,
 ) -> Result<Held, ApiError> {
     session.check(id)?;
-    let slot = take(&st.store, session.user, id).await?;
+    let slot = take(st, session.user, id).await?;
     let offered = offered(st, session.user, id).await?;
     let guard = st.reads.action(session.user, id);
     if !offered.contains(&action) {

@@ -1,4 +1,4 @@
-//! Widget sessions (CONTRACT §3): HS256 JWTs signed by the integrator's backend with
+//! Widget sessions (`docs/api.md`, "Sessions"): HS256 JWTs signed by the integrator's backend with
 //! `MEND_SESSION_SECRET`.
 //!
 //! Only HS256 is accepted — pinned in the validation *and* at the crypto layer: the

@@ -17,6 +17,16 @@ pub struct View {
     /// `MEND_RENEW_WINDOW`: how long before its bank access runs out a fine
     /// connection asks to be renewed.
     pub renew_window: Duration,
+    /// Powens' clock, in ms since the epoch, that "runs out soon" and `server_time`
+    /// are reckoned from: the system's ([`system_ms`]), or in sandbox mode the
+    /// sandbox's, which a test or a demo may stop (its dates are then from that
+    /// instant, and a proxy on the system clock would call them all past).
+    pub clock: fn() -> i64,
+}
+
+/// The system clock, in ms since the epoch.
+pub fn system_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 impl View {
@@ -43,7 +53,7 @@ impl View {
 
     /// The widget's view of a connection.
     pub fn status_of(&self, conn: &Connection) -> ConnectionStatus {
-        let now = now();
+        let now = to_second((self.clock)());
         let state = conn.effective_state().cloned();
         let fields = conn.fields.clone().unwrap_or_default();
         let mut actions = actions_for(state.as_ref(), self.agent_status, !fields.is_empty());
@@ -98,15 +108,9 @@ impl View {
     }
 }
 
-/// Now, to the second (what the wire carries).
-fn now() -> jiff::Timestamp {
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-}
-
-/// Now as RFC 3339 UTC, to the second.
-pub fn now_rfc3339() -> String {
-    now().to_string()
+/// An instant in ms, to the second (what the wire carries).
+fn to_second(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(ms.div_euclid(1000)).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 #[cfg(test)]
@@ -118,6 +122,7 @@ mod tests {
             agent_status: false,
             zone: jiff::tz::TimeZone::get(zone).unwrap(),
             renew_window: Duration::from_secs(14 * 86_400),
+            clock: system_ms,
         }
     }
 
@@ -187,5 +192,32 @@ mod tests {
         assert_eq!(later.actions, [Action::Sync]);
         let broken = v.status_of(&conn(Some("SCARequired"), [10, 170]));
         assert!(!broken.renew, "a broken connection shows its state instead");
+    }
+
+    /// A stopped sandbox clock (deterministic screenshots) stops "soon" too: what
+    /// ends 90 days after that instant is not about to end, whatever today is.
+    #[test]
+    fn soon_and_server_time_are_reckoned_on_the_view_s_clock() {
+        // 2026-01-15T09:30:00Z, the screenshots' instant.
+        fn stopped() -> i64 {
+            1_768_469_400_000
+        }
+        let v = View {
+            clock: stopped,
+            ..view("UTC")
+        };
+        let conn = |expire: &str| -> Connection {
+            serde_json::from_value(serde_json::json!({
+                "id": 101, "sources": [{"name": "openapi", "access_expire": expire}]
+            }))
+            .unwrap()
+        };
+        let fine = v.status_of(&conn("2026-04-15 09:30:00"));
+        assert!(!fine.renew, "90 days after the clock's instant");
+        assert_eq!(fine.server_time.as_deref(), Some("2026-01-15T09:30:00Z"));
+        assert!(
+            v.status_of(&conn("2026-01-25 09:30:00")).renew,
+            "10 days after"
+        );
     }
 }

@@ -10,11 +10,15 @@
 //!   `If-None-Match` / `If-Modified-Since` revalidations answer 304.
 //! - MIME types from the extension (`.wasm` → `application/wasm`).
 //! - `Cache-Control: public, max-age=31536000, immutable` for names carrying a
-//!   content hash (Trunk's `name-<16 hex>.js`, `name-<16 hex>_bg.wasm`), `no-cache`
-//!   for the rest (`index.html`, `mend.js`: revalidated every time).
+//!   content hash (Trunk's `name-<16 hex>.js`, `name-<16 hex>_bg.wasm`); for the entry
+//!   `mend.js`, [`ENTRY_CACHE`]: fresh for five minutes, then used at once while it is
+//!   revalidated in the background, so that no page waits for a round trip to the
+//!   proxy before the widget starts (docs/widget.md, "Loading"); `no-cache` for the
+//!   rest (`index.html`: revalidated every time).
 //! - A strict Content Security Policy on HTML pages.
 //! - CORS headers come from the router's CORS layer (a module script and its wasm
 //!   loaded from another origin need them).
+//! - The demo page's own route `/widget/c/{id}` (one connection alone) is the page.
 //! - A missing folder is not fatal: 404 with a hint on how to build the widget.
 
 use axum::body::Body;
@@ -30,6 +34,13 @@ use crate::AppState;
 /// The Content Security Policy of the widget's HTML pages.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// `Cache-Control` of `mend.js`, the one name a host page writes. Short-lived, since
+/// it names the release's hashed files: after a release a browser runs the previous
+/// one for at most five minutes and one more page load (the stale copy is used once
+/// while the new one is fetched). The previous release's files, which a stale copy
+/// names, are in the browser's cache beside it (a year, `immutable`).
+pub const ENTRY_CACHE: &str = "public, max-age=300, stale-while-revalidate=86400";
 
 /// The widget folder and its file server.
 #[derive(Debug, Clone)]
@@ -79,7 +90,12 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     }
     let (mut parts, body) = req.into_parts();
     let rest = parts.uri.path().strip_prefix("/widget").unwrap_or("/");
-    let rest = if rest.is_empty() { "/" } else { rest };
+    // Empty, or a route of the demo page (`/c/{id}`, one connection alone): the page.
+    let rest = if rest.is_empty() || is_demo_route(rest) {
+        "/"
+    } else {
+        rest
+    };
     let name = rest.rsplit('/').next().unwrap_or("").to_owned();
     parts.uri = match Uri::builder().path_and_query(rest).build() {
         Ok(u) => u,
@@ -127,6 +143,8 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let cache = if is_hashed(&name) {
             "public, max-age=31536000, immutable"
+        } else if name == "mend.js" {
+            ENTRY_CACHE
         } else {
             "no-cache"
         };
@@ -139,6 +157,13 @@ pub async fn serve(State(state): State<AppState>, req: Request) -> Response {
         );
     }
     res
+}
+
+/// Whether `path` (under `/widget`) is a route of the demo page, `/c/{id}`, which a
+/// reload or a shared link asks for.
+fn is_demo_route(path: &str) -> bool {
+    path.strip_prefix("/c/")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether a file name carries a content hash: `-` then 16 hex digits, then `.` or `_`.

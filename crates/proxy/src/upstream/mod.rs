@@ -14,7 +14,7 @@
 //!   to [`MAX_TRIES`] times with jittered exponential backoff on 5xx, 429, timeouts,
 //!   transport errors and unreadable answers, honouring a `Retry-After` of at most
 //!   [`MAX_RETRY_AFTER`]; submissions ([`Kind::Submission`]) wait up to
-//!   [`SUBMISSION_TIMEOUT`] for the bank and are **never** retried (an OTP may
+//!   `MEND_SUBMISSION_TIMEOUT` for the bank and are **never** retried (an OTP may
 //!   already be spent);
 //! - every answer is read by [`answer::read_answer`] into one typed error.
 //!
@@ -43,9 +43,6 @@ use crate::store::Store;
 pub const MAX_TRIES: u32 = 3;
 /// Longest `Retry-After` honoured by waiting; longer ones fail the read at once.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
-/// How long a submission, resume or sync may wait for the bank (Powens: blocking
-/// calls may take "up to a few minutes"), whatever `MEND_UPSTREAM_TIMEOUT` is.
-pub const SUBMISSION_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a readiness probe's answer is reused.
 pub const READY_TTL: Duration = Duration::from_secs(5);
 
@@ -54,7 +51,7 @@ pub const READY_TTL: Duration = Duration::from_secs(5);
 pub enum Kind {
     /// A read: `MEND_UPSTREAM_TIMEOUT`, retried on transient failures.
     Read,
-    /// A submission to the bank: [`SUBMISSION_TIMEOUT`], never retried.
+    /// A submission to the bank: `MEND_SUBMISSION_TIMEOUT`, never retried.
     Submission,
 }
 
@@ -124,6 +121,9 @@ pub struct PowensSettings {
     pub client_secret: SecretString,
     /// Timeout of one read.
     pub timeout: Duration,
+    /// How long a submission, resume or sync may wait for the bank, whatever the
+    /// read timeout is.
+    pub submission_timeout: Duration,
     /// First backoff of a retried read.
     pub retry_backoff: Duration,
     /// `MEND_POWENS_BUDGET`: requests a minute.
@@ -151,6 +151,7 @@ struct Inner {
     client_secret: SecretString,
     retry_backoff: Duration,
     timeout: Duration,
+    submission_timeout: Duration,
     tokens: Arc<tokens::Tokens>,
     budget: Budget,
     metrics: Metrics,
@@ -176,6 +177,7 @@ impl PowensClient {
                 client_secret: settings.client_secret,
                 retry_backoff: settings.retry_backoff,
                 timeout: settings.timeout,
+                submission_timeout: settings.submission_timeout,
                 tokens: Arc::new(tokens::Tokens::new(store.clone())),
                 budget: Budget::new(settings.budget, store),
                 metrics,
@@ -187,6 +189,11 @@ impl PowensClient {
     /// The client id (public: it goes into webview URLs).
     pub fn client_id(&self) -> &str {
         &self.inner.client_id
+    }
+
+    /// How long a submission, resume or sync may wait for the bank.
+    pub fn submission_timeout(&self) -> Duration {
+        self.inner.submission_timeout
     }
 
     /// The request budget shared by every call.
@@ -319,7 +326,7 @@ impl PowensClient {
         let url = format!("{}{}", self.inner.api_url, req.path);
         let timeout = match req.kind {
             Kind::Read => self.inner.timeout,
-            Kind::Submission => SUBMISSION_TIMEOUT,
+            Kind::Submission => self.inner.submission_timeout,
         };
         let mut http = self
             .inner

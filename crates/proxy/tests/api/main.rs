@@ -11,6 +11,8 @@ mod budget;
 mod fields;
 mod hardening;
 mod list;
+mod listener;
+mod modes;
 mod openapi;
 mod powens_answers;
 mod reads;

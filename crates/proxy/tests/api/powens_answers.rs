@@ -110,6 +110,34 @@ async fn a_slow_bank_is_waited_for_past_the_read_timeout_and_sent_once() {
 }
 
 #[tokio::test]
+async fn a_bank_slower_than_the_submission_timeout_answers_504_and_is_never_sent_twice() {
+    // MEND_SUBMISSION_TIMEOUT is 1 s here; the bank takes 2.5 s.
+    let app = spawn_with(|c| c.submission_timeout = Duration::from_secs(1)).await;
+    assert!(app.sandbox.set_scenario(
+        104,
+        mend_sandbox::Scenario {
+            slow_ms: 2500,
+            ..Default::default()
+        }
+    ));
+    let token = app.demo();
+    let started = std::time::Instant::now();
+    app.submit_fields(104, &token, json!({"otp": "123456"}))
+        .await
+        .error(504, "upstream_timeout");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_millis(2400),
+        "gave up at the submission timeout, not the bank's pace: {waited:?}"
+    );
+    // The bank carries on with the code it got; the proxy never sent it again.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(app.upstream_count("POST", "/connections/104"), 1);
+    let s = app.get_connection(104, &token).await.status_body();
+    assert_eq!(s.state, None, "the bank's late answer repaired it");
+}
+
+#[tokio::test]
 async fn legacy_error_bodies_and_nulls_read_as_the_current_ones() {
     let app = spawn_app().await;
     let token = app.demo();

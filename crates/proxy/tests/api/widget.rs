@@ -1,6 +1,7 @@
 //! The widget files served at /widget/.
 
 use crate::helpers::*;
+use mend_proxy::widget::ENTRY_CACHE;
 
 #[tokio::test]
 async fn the_widget_is_served_with_types_caching_csp_and_cors() {
@@ -62,7 +63,7 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
         .await;
     assert!(js.header("content-type").unwrap().contains("javascript"));
     assert_eq!(js.header("access-control-allow-origin"), Some(ORIGIN));
-    assert_eq!(js.header("cache-control"), Some("no-cache"));
+    assert_eq!(js.header("cache-control"), Some(ENTRY_CACHE));
     assert_eq!(js.header("content-security-policy"), None);
 
     let wasm = app.get("/widget/mend-0123456789abcdef_bg.wasm", None).await;
@@ -70,6 +71,16 @@ async fn the_widget_is_served_with_types_caching_csp_and_cors() {
     assert_eq!(
         wasm.header("cache-control"),
         Some("public, max-age=31536000, immutable")
+    );
+
+    // The demo page's route of one connection, reloaded: the page, not a 404.
+    let one = app.get("/widget/c/121", None).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.text, "<!doctype html><title>Mend</title>");
+    assert!(one.header("content-security-policy").is_some());
+    assert_eq!(
+        app.get("/widget/c/121/x", None).await.status,
+        StatusCode::NOT_FOUND
     );
 
     let sub = app.get("/widget/snippets", None).await;
@@ -169,7 +180,7 @@ async fn a_browser_gets_the_brotli_copy_with_the_original_type_and_caching() {
     assert!(js.header("content-type").unwrap().contains("javascript"));
     assert_eq!(js.header("content-length"), Some("18"));
     assert!(varies_on_encoding(&js), "{:?}", js.headers);
-    assert_eq!(js.header("cache-control"), Some("no-cache"));
+    assert_eq!(js.header("cache-control"), Some(ENTRY_CACHE));
     assert!(js.header("etag").is_some() && js.header("last-modified").is_some());
 
     let wasm = app
@@ -268,7 +279,7 @@ async fn head_answers_the_headers_of_the_copy_it_would_send() {
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(head.header("content-encoding"), Some("br"));
     assert_eq!(head.header("content-length"), Some("18"));
-    assert_eq!(head.header("cache-control"), Some("no-cache"));
+    assert_eq!(head.header("cache-control"), Some(ENTRY_CACHE));
     assert!(varies_on_encoding(&head));
     assert!(head.text.is_empty());
 }
@@ -296,7 +307,7 @@ async fn revalidation_answers_304_for_the_same_copy_only() {
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.text.is_empty());
     assert_eq!(again.header("etag"), Some(etag.as_str()));
-    assert_eq!(again.header("cache-control"), Some("no-cache"));
+    assert_eq!(again.header("cache-control"), Some(ENTRY_CACHE));
 
     // The br tag does not validate the identity copy: it is sent whole.
     let other = app
