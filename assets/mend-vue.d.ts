@@ -1,4 +1,4 @@
-// Types of <mend-connection> in Vue 3 (served next to mend.js at
+// Types of <mend-connection> and <mend-connections> in Vue 3 (served next to mend.js at
 // /widget/mend-vue.d.ts, with mend.d.ts which it imports). In a Vue host:
 //   /// <reference path="./mend-vue.d.ts" />
 // Vue's template type-checking (vue-tsc, Volar) then knows its attributes and its
@@ -6,9 +6,9 @@
 //   compilerOptions.isCustomElement = (tag) => tag.startsWith('mend-')
 
 import type { DefineComponent } from 'vue';
-import type { MendConnectionAttributes, MendEventMap } from './mend';
+import type { MendConnectionAttributes, MendConnectionsAttributes, MendEventMap } from './mend';
 
-/** The events of `<mend-connection>`, as Vue's `emits`. */
+/** The events of `<mend-connection>` (and of `<mend-connections>`, from its entries), as Vue's `emits`. */
 export type MendConnectionEmits = {
   'mend:state': (event: MendEventMap['mend:state']) => void;
   'mend:resolved': (event: MendEventMap['mend:resolved']) => void;
@@ -29,8 +29,21 @@ export type MendConnectionComponent = DefineComponent<
   MendConnectionEmits
 >;
 
+/** `<mend-connections>` as Vue sees a component. */
+export type MendConnectionsComponent = DefineComponent<
+  MendConnectionsAttributes,
+  {},
+  {},
+  {},
+  {},
+  {},
+  {},
+  MendConnectionEmits
+>;
+
 declare module 'vue' {
   interface GlobalComponents {
     'mend-connection': MendConnectionComponent;
+    'mend-connections': MendConnectionsComponent;
   }
 }

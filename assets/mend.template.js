@@ -1,12 +1,11 @@
-// <mend-connection>: the Mend widget as a custom element.
+// <mend-connection> and <mend-connections>: the Mend widget as custom elements.
 //
 // Generated at build time from assets/mend.template.js by assets/post-build.sh,
 // which fills in the content-hashed names of the wasm, its JS glue and the CSS
-// (those are cached for long; this file must not be). Embed with:
+// (cached for a year; this file for minutes: docs/widget.md, "Loading"). Embed with:
 //   <script type="module" src="https://proxy.example/widget/mend.js"></script>
 //   <mend-connection connection-id="42" session="eyJ…"></mend-connection>
-import init, { ElementHandle, initMend } from './__MEND_GLUE__';
-
+const GLUE = new URL('./__MEND_GLUE__', import.meta.url).href;
 const WASM = new URL('./__MEND_WASM__', import.meta.url);
 const CSS = new URL('./__MEND_CSS__', import.meta.url).href;
 // `api-base` defaults to the origin this module came from.
@@ -45,10 +44,47 @@ function guessLang(el) {
   return 'en';
 }
 
-// The wasm is fetched and compiled as soon as this module runs, once per page however
-// many elements there are (a failure is reported by each element that waits for it).
-const ready = init({ module_or_path: WASM }).then(() => initMend(catalogue));
+/**
+ * Compiles the wasm as it downloads, handed the fetch itself so that nothing waits for
+ * the main thread in between (whole, then compiled, if not sent as application/wasm).
+ */
+async function compile(fetched) {
+  try {
+    return await WebAssembly.compileStreaming(fetched);
+  } catch (e) {
+    const response = await fetched;
+    if (!response.ok) throw new Error(`HTTP ${response.status} fetching ${response.url}`);
+    if (response.headers.get('content-type')?.split(';')[0].trim() === 'application/wasm') throw e;
+    return WebAssembly.compile(await response.arrayBuffer());
+  }
+}
+
+// Once per page, at once and together: the glue (imported dynamically, so the element
+// is defined and sends its request without waiting for it) and the wasm. A failure is
+// reported by each element that waits for them.
+const ready = Promise.all([import(GLUE), compile(fetch(WASM))]).then(async ([glue, module]) => {
+  await glue.default({ module_or_path: module });
+  glue.initMend(catalogue);
+  return glue;
+});
 ready.catch(() => {});
+
+let warmed = false;
+
+/**
+ * Once per page, after the requests are sent: a date through `Intl`, as the widget
+ * formats them. The page's first `Intl` call loads the locale data (tens of ms): here
+ * it overlaps the network and the compile instead of delaying the first panel.
+ */
+function warmIntl(lang) {
+  if (warmed) return;
+  warmed = true;
+  queueMicrotask(() => {
+    try {
+      new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format();
+    } catch { /* only a head start */ }
+  });
+}
 
 /**
  * Starts the element's first status request at once, while the wasm loads: the widget
@@ -59,12 +95,37 @@ function firstStatus(el) {
   const attr = (n) => el.getAttribute(n)?.trim() || '';
   const id = attr('connection-id');
   const session = attr('session');
-  if (!/^\d+$/.test(id) || !session) return undefined;
+  // A list's entry gets the status the list read.
+  if (!/^\d+$/.test(id) || !session || el.getRootNode().host?.localName === 'mend-connections') return undefined;
   const url = `${(attr('api-base') || ORIGIN).replace(/\/+$/, '')}/api/v1/connections/${Number(id)}`;
   const auth = `Bearer ${session}`;
   const response = fetch(url, { headers: { Authorization: auth, Accept: 'application/json' } });
   response.catch(() => {});
   return { url, auth, response };
+}
+
+// JS properties mirroring attributes (React 19 sets a prop the element has as such).
+const PROPS = { session: 'session', apiBase: 'api-base', redirectUri: 'redirect-uri', theme: 'theme' };
+
+function mirror(cls) {
+  for (const [prop, attr] of Object.entries(PROPS)) {
+    Object.defineProperty(cls.prototype, prop, {
+      configurable: true,
+      get() { return this.getAttribute(attr); },
+      set(v) { if (v == null) this.removeAttribute(attr); else this.setAttribute(attr, v); },
+    });
+  }
+}
+
+// Replays a property set before the upgrade (it hides the accessor).
+function upgradeProps(el) {
+  for (const prop of Object.keys(PROPS)) {
+    if (Object.hasOwn(el, prop)) {
+      const v = el[prop];
+      delete el[prop];
+      el[prop] = v;
+    }
+  }
 }
 
 export class MendConnection extends HTMLElement {
@@ -87,14 +148,19 @@ export class MendConnection extends HTMLElement {
 
   connectedCallback() {
     this.#connected = true;
+    upgradeProps(this);
     if (!this.hasAttribute('data-state')) this.setAttribute('data-state', 'loading');
     // A moved element keeps its widget: nothing to fetch.
     const first = this.#handle ? undefined : firstStatus(this);
-    if (!this.#handle) catalogue(guessLang(this));
+    if (!this.#handle) {
+      const lang = guessLang(this);
+      catalogue(lang);
+      warmIntl(lang);
+    }
     ready.then(
-      () => {
+      (glue) => {
         if (!this.#connected || this.#handle) return;
-        this.#handle = new ElementHandle();
+        this.#handle = new glue.ElementHandle();
         this.#handle.mount(this, this.shadowRoot, ORIGIN, first);
       },
       (err) => {
@@ -104,7 +170,7 @@ export class MendConnection extends HTMLElement {
           bubbles: true,
           composed: true,
           detail: {
-            connectionId: Number(this.getAttribute('connection-id')),
+            connectionId: this.hasAttribute('connection-id') ? Number(this.getAttribute('connection-id')) : null,
             code: 'load_failed',
             message: 'The widget could not be loaded.',
           },
@@ -134,6 +200,19 @@ export class MendConnection extends HTMLElement {
   }
 }
 
+mirror(MendConnection); // and so MendConnections, below
+
+// <mend-connections>: the banner for the whole app, its entries <mend-connection>s in
+// its shadow root. The same element; the wasm mounts a list for its tag (src/list/).
+export class MendConnections extends MendConnection {
+  static get observedAttributes() {
+    return ['session', 'api-base', 'redirect-uri', 'lang', 'theme'];
+  }
+}
+
 if (!customElements.get('mend-connection')) {
   customElements.define('mend-connection', MendConnection);
+}
+if (!customElements.get('mend-connections')) {
+  customElements.define('mend-connections', MendConnections);
 }

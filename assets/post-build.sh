@@ -1,8 +1,9 @@
 #!/bin/sh
 # Trunk post_build hook: gives the element's files content-hashed names, writes
-# mend.js (the stable, uncached entry point) from assets/mend.template.js and, on
-# release builds, brotli and gzip copies of every file (assets/compress.mjs), which
-# mend-proxy serves by Accept-Encoding. Dev builds (`trunk serve`) skip compressing:
+# mend.js (the stable entry point, cached for minutes) from assets/mend.template.js and, on
+# release builds, minifies it and the stylesheet (assets/minify.mjs) and writes brotli and gzip copies of
+# every file (assets/compress.mjs), which mend-proxy serves by Accept-Encoding. Dev
+# builds (`trunk serve`) skip both:
 # brotli at quality 11 on a multi-megabyte debug wasm would slow every rebuild. The
 # language catalogues (i18n/<lang>.json, copied by Trunk) become mend-<lang>-<hash>.json.
 #
@@ -44,5 +45,6 @@ cp "${TRUNK_SOURCE_DIR:?}/assets/mend.d.ts" "${TRUNK_SOURCE_DIR:?}/assets/mend-r
 echo "post-build: mend.js -> mend-element-$h.js, mend-element-${h}_bg.wasm, mend-$c.css"
 
 if [ "${TRUNK_PROFILE:-}" = release ]; then
+  node "$TRUNK_SOURCE_DIR/assets/minify.mjs" mend.js "mend-$c.css"
   node "$TRUNK_SOURCE_DIR/assets/compress.mjs" .
 fi

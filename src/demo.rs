@@ -2,7 +2,8 @@
 //! connection of the proxy's sandbox (`GET /api/v1/demo/connections`), each with a
 //! demo session (`GET /api/v1/demo/session?connection=ID`), plus a log of the events
 //! the widgets send to their host. Routes (under `/widget/`): `/` all of them,
-//! `/c/:id` one alone. Works behind `trunk serve` (which forwards `/api` and
+//! `/c/:id` one alone, `/list` the `<mend-connections>` banner of every connection
+//! (links name the base: the router's `A` does not add it). Works behind `trunk serve` (which forwards `/api` and
 //! `/sandbox` to the proxy) and served by the proxy itself.
 
 use leptos::prelude::*;
@@ -91,9 +92,10 @@ pub fn Demo() -> impl IntoView {
                     "given in the sandbox's "<a href="/sandbox/bank/app" target="_blank">"bank app"</a>"."
                 </p>
                 <Toolbar/>
-                <Routes fallback=|| view! { <p>"Not found. "<A href="/">"All connections"</A></p> }>
+                <Routes fallback=|| view! { <p>"Not found. "<A href="/widget/">"All connections"</A></p> }>
                     <Route path=path!("/") view=All/>
                     <Route path=path!("/c/:id") view=One/>
+                    <Route path=path!("/list") view=Banner/>
                 </Routes>
                 <EventLog/>
             </main>
@@ -138,6 +140,12 @@ type List = LocalResource<Result<Vec<DemoConnection>, String>>;
 fn All() -> impl IntoView {
     let list = expect_context::<List>();
     view! {
+        // The router's base written out: a link it then follows in the page (the proxy
+        // serves no `/widget/list` file to load).
+        <p>
+            <A href="/widget/list">"The banner for the whole app"</A>" ("<code>"<mend-connections>"</code>
+            ") lists the ones that need the user, all in one request."
+        </p>
         <Suspense fallback=|| view! { <p>"Loading the sandbox's connections…"</p> }>
             {move || list.get().map(|r| match r {
                 Ok(items) => view! {
@@ -157,7 +165,7 @@ fn One() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()));
     view! {
-        <p><A href="/">"← All connections"</A></p>
+        <p><A href="/widget/">"← All connections"</A></p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || list.get().map(|r| match r {
                 Ok(items) => match items.into_iter().find(|c| Some(c.id) == id()) {
@@ -208,7 +216,7 @@ fn Card(c: DemoConnection) -> impl IntoView {
     view! {
         <li class="demo__item" id=format!("c{id}")>
             <h2>{c.title}" "<small><code>{state}</code>" · #"{id}</small></h2>
-            <p>{c.explanation}" "<A href=format!("/c/{id}")>"Open alone"</A></p>
+            <p>{c.explanation}" "<A href=format!("/widget/c/{id}")>"Open alone"</A></p>
             <mend-connection
                 connection-id=id.to_string()
                 session=move || session.get().flatten()
@@ -218,6 +226,38 @@ fn Card(c: DemoConnection) -> impl IntoView {
                 compact=move || s.compact.get().then_some("")
             ></mend-connection>
         </li>
+    }
+}
+
+/// `<mend-connections>` with a session for every demo connection: the banner an app
+/// puts on its dashboard.
+#[component]
+fn Banner() -> impl IntoView {
+    let s = expect_context::<Settings>();
+    let session = LocalResource::new(|| async {
+        let resp = gloo_net::http::Request::get("/api/v1/demo/session")
+            .send()
+            .await
+            .ok()?;
+        resp.json::<Session>().await.ok().map(|s| s.session)
+    });
+    // As a host should: a fresh session when the list or one of its entries says so.
+    let handle = window_event_listener_untyped("mend:session-expired", move |_| session.refetch());
+    on_cleanup(move || handle.remove());
+    let redirect = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .map(|o| format!("{o}/widget/"))
+        .unwrap_or_default();
+    view! {
+        <p><A href="/widget/">"← All connections"</A></p>
+        <div class="demo__banner">
+            <mend-connections
+                session=move || session.get().flatten()
+                redirect-uri=redirect
+                lang=move || s.lang.get()
+                theme=move || s.theme.get()
+            ></mend-connections>
+        </div>
     }
 }
 

@@ -196,6 +196,13 @@ pub fn page_hidden() -> bool {
         .is_some_and(|d| d.hidden())
 }
 
+/// Whether `host` is an entry of a `<mend-connections>` (in its shadow root).
+pub fn in_list(host: &web_sys::HtmlElement) -> bool {
+    host.get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .is_ok_and(|r| r.host().local_name() == "mend-connections")
+}
+
 /// Whether keyboard focus is inside `host` (or on it): only then does the widget move
 /// focus, so a background change never steals it from the host page.
 pub fn focus_within(host: &web_sys::HtmlElement) -> bool {

@@ -87,11 +87,13 @@ impl Drop for Widget {
     }
 }
 
-/// What `mend.js` holds per element.
+/// What `mend.js` holds per element: a widget, or for `<mend-connections>` a list
+/// (one handle type for both, so the JS glue has one class).
 #[wasm_bindgen]
 #[derive(Debug, Default)]
 pub struct ElementHandle {
     widget: Option<Widget>,
+    list: Option<Rc<crate::list::List>>,
 }
 
 #[wasm_bindgen]
@@ -102,9 +104,10 @@ impl ElementHandle {
         ElementHandle::default()
     }
 
-    /// `connectedCallback`: mount into `root` (the shadow root). `default_base` is the
-    /// origin `mend.js` was loaded from; `first`, the status request it already started
-    /// (`{url, auth, response}`), or `undefined`.
+    /// `connectedCallback`: mount into `root` (the shadow root) a widget, or a list if
+    /// `host` is a `<mend-connections>`. `default_base` is the origin `mend.js` was
+    /// loaded from; `first`, the status request it already started (`{url, auth,
+    /// response}`), or `undefined`.
     pub fn mount(
         &mut self,
         host: web_sys::HtmlElement,
@@ -112,13 +115,20 @@ impl ElementHandle {
         default_base: &str,
         first: JsValue,
     ) {
-        if let Some(mut old) = self.widget.take() {
-            old.unmount();
+        self.unmount();
+        if host.local_name() == "mend-connections" {
+            self.list = Some(crate::list::List::mount(
+                &host,
+                &root,
+                http_client(),
+                default_base,
+            ));
+            return;
         }
         self.widget = Some(mount_started(
             &host,
             &root,
-            Rc::new(HttpClient),
+            http_client(),
             default_base,
             first,
         ));
@@ -129,6 +139,8 @@ impl ElementHandle {
     pub fn set_attribute(&self, name: &str, value: Option<String>) {
         if let Some(w) = &self.widget {
             w.set_attribute(name, value);
+        } else if let Some(l) = &self.list {
+            l.set_attribute(name, value);
         }
     }
 
@@ -136,6 +148,8 @@ impl ElementHandle {
     pub fn refresh(&self) {
         if let Some(w) = &self.widget {
             w.refresh();
+        } else if let Some(l) = &self.list {
+            l.refresh();
         }
     }
 
@@ -144,7 +158,19 @@ impl ElementHandle {
         if let Some(mut w) = self.widget.take() {
             w.unmount();
         }
+        if let Some(l) = self.list.take() {
+            l.unmount();
+        }
     }
+}
+
+/// The page's one client: elements that share it share their long polls
+/// ([`crate::client::shared`]).
+pub(crate) fn http_client() -> Rc<dyn Api> {
+    thread_local! {
+        static HTTP: Rc<dyn Api> = Rc::new(HttpClient);
+    }
+    HTTP.with(Rc::clone)
 }
 
 /// Once per page, before the first element mounts: `loader(lang)` fetches the

@@ -174,6 +174,20 @@ impl ClientError {
         }
     }
 
+    /// Whether the request ended without saying how it went: no answer in time
+    /// (`upstream_timeout`, a gateway's bare 504), a gateway's or Powens' error
+    /// (`upstream_error`), no HTTP answer at all, or a 2xx the widget cannot read.
+    /// After an action these mean "the bank may have done it": read the status again.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            ClientError::Network | ClientError::BadAnswer => true,
+            ClientError::Api { code, .. } => {
+                matches!(code.known(), Some(K::UpstreamTimeout | K::UpstreamError))
+            }
+            _ => false,
+        }
+    }
+
     /// Seconds the proxy asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<u64> {
         match self {

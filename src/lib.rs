@@ -5,6 +5,7 @@
 //! imports one above it, and none imports another in a cycle):
 //!
 //! - [`element`]: mounting into a custom element's shadow root (`mend.js` drives it);
+//!   [`list`]: `<mend-connections>`, a list of such elements, one request for all;
 //! - [`components`]: the Leptos components, one per kind of panel, and the root that
 //!   switches between them;
 //! - [`app`]: the controller that runs the machine's effects (requests, long polls,
@@ -30,6 +31,7 @@ pub mod element;
 pub mod error;
 pub mod form;
 pub mod i18n;
+pub mod list;
 pub mod panel;
 pub mod state;
 pub mod wire;
@@ -37,3 +39,4 @@ pub mod wire;
 pub use attrs::Attrs;
 pub use client::{Api, FakeClient, HttpClient};
 pub use element::{ElementHandle, Widget, mount, mount_started};
+pub use list::List;

@@ -339,7 +339,13 @@ fn decoupled(s: &ConnectionStatus, t: &'static Texts, progress: Progress) -> Pan
 
 fn state_panel(s: &ConnectionStatus, t: &'static Texts) -> Panel {
     use ConnectionState as S;
-    let title = state_title(s.state.as_ref(), t);
+    // A fine connection whose access ends soon is not "up to date" to the user: its
+    // heading (also the compact banner's, and a calm line of `<mend-connections>`)
+    // asks for the renewal the body explains.
+    let title = match s.state {
+        None if s.renew => t.renew_title,
+        _ => state_title(s.state.as_ref(), t),
+    };
     let head = |tone| Head::new(tone, title);
     match &s.state {
         // Fine, but the bank access ends soon (the proxy's `renew`): a calm word, the

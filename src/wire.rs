@@ -204,7 +204,19 @@ pub fn status(v: &JsValue) -> Option<ConnectionStatus> {
     })
 }
 
-/// A `RedirectUrl`.
+/// `GET /api/v1/connections` answer: the connections it could read (one the widget
+/// can't read is left out, as a status it can't read is refused).
+pub fn list(v: &JsValue) -> Option<Vec<ConnectionStatus>> {
+    let items = get(v, "connections");
+    js_sys::Array::is_array(&items).then(|| {
+        js_sys::Array::from(&items)
+            .iter()
+            .filter_map(|s| status(&s))
+            .collect()
+    })
+}
+
+/// `POST …/reconnect-url` and `…/webauth-url` answer.
 pub fn redirect(v: &JsValue) -> Option<RedirectUrl> {
     Some(RedirectUrl {
         kind: kind(v)?,

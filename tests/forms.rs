@@ -253,3 +253,62 @@ async fn focus_goes_to_the_first_invalid_field() {
         .expect("focus stays in the widget");
     assert_eq!(active.get_attribute("name").as_deref(), Some("otp"));
 }
+
+#[wasm_bindgen_test]
+async fn a_slow_bank_is_said_calmly_and_the_code_is_not_sent_again() {
+    let m = form(vec![field("otp", "text")]).await;
+    m.type_into("input[name=otp]", "123456");
+    m.fake.hang(mend::client::Kind::Action);
+    m.click("[data-action=submit]");
+    settle().await;
+    assert!(m.q("[data-slow]").is_none(), "not at once");
+    wait_ms(mend::state::SLOW_AFTER_MS as i32 + 1500).await;
+    let said = mend::i18n::EN.slow_bank;
+    assert_eq!(m.text("[data-slow]"), said);
+    assert_eq!(m.text(".mend__live"), said, "announced in the live region");
+    let button = m.q("[data-action=submit]").unwrap();
+    assert_eq!(button.get_attribute("aria-busy").as_deref(), Some("true"));
+    m.click("[data-action=submit]");
+    settle().await;
+    assert_eq!(submitted(&m).len(), 1, "never a second POST");
+    assert_eq!(m.host.get_attribute("data-phase").as_deref(), Some("busy"));
+}
+
+#[wasm_bindgen_test]
+async fn a_submission_the_proxy_gave_up_on_is_followed_by_a_read_not_an_outage() {
+    let mut s = status(Some("additionalInformationNeeded"));
+    s.fields = vec![field("otp", "text")];
+    let m = mount_status(s.clone());
+    settle().await;
+    m.type_into("input[name=otp]", "123456");
+    m.fake
+        .answer_to(
+            mend::client::Kind::Action,
+            Err(api_error("upstream_timeout")),
+        )
+        .answer_to(mend::client::Kind::Get, Ok(mend::client::Answer::Status(s)));
+    m.click("[data-action=submit]");
+    settle().await;
+    let calls = m.fake.requests();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(matches!(calls[1], Call::Fields { .. }));
+    assert!(
+        matches!(calls[2], Call::Status { wait: None, .. }),
+        "read again"
+    );
+    assert!(m.q("[data-panel=unavailable]").is_none(), "no outage");
+    assert_eq!(
+        m.host.get_attribute("data-phase").as_deref(),
+        Some("showing")
+    );
+    assert_eq!(m.data_state(), "additionalInformationNeeded");
+    assert_eq!(m.text(".mend__notice-text"), mend::i18n::EN.unanswered);
+    assert!(m.q("[data-slow]").is_none());
+    assert!(
+        m.q("[data-action=submit]")
+            .unwrap()
+            .get_attribute("aria-disabled")
+            .is_none(),
+        "the form can be sent again"
+    );
+}

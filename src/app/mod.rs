@@ -53,6 +53,10 @@ pub struct Ctl {
     pub field_errors: RwSignal<BTreeMap<String, FieldProblem>>,
     /// Compact mode: whether the panel is open.
     pub open: RwSignal<bool>,
+    /// An entry of `<mend-connections>`: its live region is silent (the list says
+    /// what it holds, once, not each entry its state; a change after the user's own
+    /// action moves focus to the new panel's heading, which is read then).
+    pub quiet: bool,
     alive: Cell<bool>,
     generation: Cell<u64>,
     next_request: Cell<u64>,
@@ -77,6 +81,7 @@ impl std::fmt::Debug for Ctl {
 impl Ctl {
     /// A controller for `host`, calling the proxy through `client`.
     pub fn new(client: Rc<dyn Api>, host: web_sys::HtmlElement, attrs: Attrs) -> Rc<Self> {
+        let quiet = dom::in_list(&host);
         let ctl = Rc::new(Self {
             client,
             host,
@@ -88,6 +93,7 @@ impl Ctl {
             values: RefCell::new(BTreeMap::new()),
             field_errors: RwSignal::new(BTreeMap::new()),
             open: RwSignal::new(false),
+            quiet,
             alive: Cell::new(true),
             generation: Cell::new(0),
             next_request: Cell::new(0),
@@ -172,13 +178,17 @@ impl Ctl {
         // The first status: the request mend.js started, if it is this one. The machine
         // sees its answer as any other (one path for every status).
         let first = self.first.replace(JsValue::UNDEFINED);
-        self.request_with(
-            Call::Status {
-                id: self.connection_id(),
-                wait: None,
-            },
-            first,
-        );
+        // Or the status `<mend-connections>` read for this entry in its one request.
+        match crate::client::shared::take_seed(&self.endpoint(), self.connection_id()) {
+            Some(status) => self.dispatch(Event::Answer(status)),
+            None => self.request_with(
+                Call::Status {
+                    id: self.connection_id(),
+                    wait: None,
+                },
+                first,
+            ),
+        }
         self.check_return();
     }
 

@@ -1,6 +1,7 @@
 //! The controller's requests: one-shot calls (each abortable, its answer dropped if
 //! the session or connection changed meanwhile), the one long poll kept running
-//! while the machine watches and the page is visible, and the one-second clock while
+//! while the machine watches and the page is visible (shared with the page's other
+//! elements, `client::shared`), and the one-second clock while
 //! a countdown is shown.
 
 use super::Ctl;
@@ -51,6 +52,7 @@ impl Ctl {
                     }
                     Ok(Answer::Redirect(u)) => Event::RedirectReady(u),
                     Ok(Answer::Callback(r)) => Event::Returned(r),
+                    Ok(Answer::List(_)) => Event::Failed(ClientError::BadAnswer),
                     Err(e) => Event::Failed(e),
                 });
             }
@@ -84,9 +86,10 @@ impl Ctl {
             id: self.connection_id(),
             wait: Some((LONG_POLL_SECS, since.clone())),
         };
-        let reply = self
-            .client
-            .call(&self.endpoint(), call, Some(ctrl.signal()));
+        // Shared with any other element of the page watching the same (one watch per
+        // connection, however many elements show it).
+        let reply =
+            crate::client::shared::long_poll(&self.client, &self.endpoint(), call, ctrl.signal());
         *self.watch.borrow_mut() = Some((since.clone(), ctrl.clone()));
         let generation = self.generation.get();
         let started = dom::now();

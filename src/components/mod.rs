@@ -51,6 +51,7 @@ pub fn notice_text(n: &Notice, t: &'static Texts) -> (&'static str, bool) {
         Notice::CredentialsRejected(_) => (t.err_credentials, false),
         Notice::InvalidFields(_) => (t.err_fields, false),
         Notice::Failed(e) => (e.user_message(t), false),
+        Notice::Unanswered => (t.unanswered, false),
     }
 }
 
@@ -72,7 +73,7 @@ pub fn Root(
     let c = ctl.get_value();
     let (machine, attrs, open, now, texts, field_errors) =
         (c.machine, c.attrs, c.open, c.now, c.texts, c.field_errors);
-    let lang_ready = c.lang_ready;
+    let (lang_ready, quiet) = (c.lang_ready, c.quiet);
     drop(c);
 
     let panel = Memo::new(move |_| machine.with(|m| panel::panel(m, texts.get())));
@@ -81,6 +82,16 @@ pub fn Root(
     // copy of the reactive graph's machinery (docs/widget.md, "Size").
     let busy = Memo::new(move |_| machine.with(Machine::busy));
     let title = move || panel.with(|p| p.head.title);
+    // A submission, resume or sync the bank takes its time over: said once, calmly,
+    // in the live region and under the panel (whose busy button stays as it is).
+    let slow = move || machine.with(Machine::slow);
+    let live = move || {
+        if slow() {
+            texts.get().slow_bank
+        } else {
+            title()
+        }
+    };
     let retry_at = move || machine.with(panel::retry_at);
     let compact = move || attrs.with(|a| a.compact);
     // The widget's own checks first; else what the proxy refused.
@@ -139,7 +150,8 @@ pub fn Root(
         <section class="mend" part="container" data-phase=move || Some(machine.with(|m| m.phase_name()))
             lang=move || Some(texts.get().lang) hidden=move || (!lang_ready.get()).then_some("")
             data-compact=move || compact().then_some("") data-open=move || open.get().then_some("")>
-            <p class="mend__live" role="status" aria-live="polite" aria-atomic="true">{title}</p>
+            <p class="mend__live" role="status" aria-atomic="true"
+                aria-live=if quiet { "off" } else { "polite" }>{live}</p>
             {move || compact().then(|| view! { <Banner title open t=texts/> })}
             <div class="mend__body" part="body" hidden=move || (compact() && !open.get()).then_some("")>
                 {move || machine.with(|m| m.notice.as_ref().map(|n| (notice_text(n, texts.get()), notice_bank_words(n))))
@@ -148,6 +160,9 @@ pub fn Root(
                         view! { <NoticeBar text ok bank says=t.bank_says dismiss=t.dismiss on_action/> }
                     })}
                 {switch}
+                // Always there, hidden until needed: fewer bytes than a view built on demand.
+                <p class="mend__meta" part="meta" data-slow=move || slow().then_some("")
+                    hidden=move || (!slow()).then_some("")>{move || texts.get().slow_bank}</p>
             </div>
         </section>
     }

@@ -121,6 +121,7 @@ texts! {
     wrongpass_form,
     wrongpass_reconnect,
     reconnect,
+    renew_title,
     renew_body,
     renew_before,
     renew,
@@ -155,6 +156,8 @@ texts! {
     err_sync_refused,
     err_in_flight,
     err_bank_refused,
+    slow_bank,
+    unanswered,
     bank_says,
     field_required,
     field_pattern,
@@ -172,6 +175,10 @@ texts! {
     open,
     close,
     seconds,
+    list_title,
+    list_none,
+    list_one,
+    list_many,
 }
 
 /// The first supported language among `candidates` (BCP 47 tags, most wanted first),

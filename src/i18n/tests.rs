@@ -44,6 +44,18 @@ fn every_language_has_a_complete_catalogue_and_nothing_more() {
 }
 
 #[test]
+fn the_list_s_count_has_its_placeholder_in_every_language() {
+    assert!(EN.list_many.contains("{n}"));
+    for lang in &LANGS[1..] {
+        let many = catalogue(lang)["list_many"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        assert!(many.contains("{n}"), "{lang}.list_many: {many:?}");
+    }
+}
+
+#[test]
 fn english_has_no_empty_string() {
     for k in KEYS {
         assert!(!EN.get(k).unwrap_or("").trim().is_empty(), "EN.{k}");

@@ -226,7 +226,7 @@ fn a_fine_connection_whose_access_ends_soon_offers_to_renew_it_calmly() {
     let p = panel(&m, &EN);
     assert!(matches!(p.kind, Kind::Notice { .. }));
     assert_eq!(p.head.tone, "calm");
-    assert_eq!(p.head.title, EN.ok_title);
+    assert_eq!(p.head.title, EN.renew_title);
     assert_eq!(p.head.body, Some(EN.renew_body));
     assert_eq!(actions(&p), ["reconnect", "sync"]);
     assert!(p.buttons[0].primary);

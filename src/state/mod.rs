@@ -29,6 +29,16 @@ use std::collections::BTreeMap;
 /// The `wait` of a long poll (s). Below the proxy's cap of 30 and common idle timeouts.
 pub const LONG_POLL_SECS: u32 = 25;
 
+/// How many long polls the widget keeps watching after a completed return from the
+/// bank that still shows the state just repaired: Powens' reads may lag behind the
+/// repair by a few seconds (docs/widget.md, "Back from the bank").
+pub const SETTLE_POLLS: u8 = 2;
+
+/// How long an action may be on its way to the bank before the widget says that this
+/// can take minutes (ms): most answer within a second or two, a slow bank in up to the
+/// proxy's three minutes.
+pub const SLOW_AFTER_MS: f64 = 4000.0;
+
 /// What the widget is doing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
@@ -88,6 +98,9 @@ pub enum Notice {
     InvalidFields(BTreeMap<String, FieldProblem>),
     /// Another refusal the user can only acknowledge.
     Failed(ClientError),
+    /// An action got no answer (the bank took longer than the proxy waits, or the
+    /// network failed): the status was read again and is shown as it is now.
+    Unanswered,
 }
 
 /// Something that happened.
@@ -163,6 +176,22 @@ pub struct Machine {
     resumed: bool,
     /// The deadline of the current decoupled episode, kept across re-checks.
     deadline: Option<(f64, f64)>,
+    /// The action in flight, if one is: when it started and how far it got.
+    flight: Flight,
+    /// Long polls still to watch after a completed return (see [`SETTLE_POLLS`]).
+    settling: u8,
+}
+
+/// An action on its way to the bank ([`Phase::Busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+struct Flight {
+    /// When it was sent (ms since the epoch).
+    since: f64,
+    /// It has taken longer than [`SLOW_AFTER_MS`]: the widget says so.
+    slow: bool,
+    /// Its answer was lost and the status is being read again: a failure now is
+    /// shown as any other.
+    rereading: bool,
 }
 
 impl Default for Machine {
@@ -181,6 +210,8 @@ impl Machine {
             failures: 0,
             resumed: false,
             deadline: None,
+            flight: Flight::default(),
+            settling: 0,
         }
     }
 
@@ -232,8 +263,9 @@ impl Machine {
     }
 
     /// The `since` of the long poll to keep running, if the widget should be watching:
-    /// while Powens works by itself (validating, rate limiting, ...) and while a
-    /// decoupled approval is pending.
+    /// while Powens works by itself (validating, rate limiting, ...), while a
+    /// decoupled approval is pending, and for a few long polls after a completed
+    /// return that Powens' reads have not caught up with yet.
     pub fn watch_since(&self) -> Option<String> {
         match &self.phase {
             Phase::Waiting { status, .. } => {
@@ -243,6 +275,8 @@ impl Machine {
                 Some(state) if state.is_changing() && *state != ConnectionState::Decoupled => {
                     Some(state.as_str().to_owned())
                 }
+                // Back from the bank, but Powens still says what was just repaired.
+                Some(state) if self.settling > 0 => Some(state.as_str().to_owned()),
                 _ => None,
             },
             _ => None,
@@ -265,19 +299,37 @@ impl Machine {
         }
     }
 
-    /// Whether a clock is needed (countdown or backoff).
+    /// Whether an action sent to the bank (a submission, a resume, a sync) has been
+    /// on its way for more than [`SLOW_AFTER_MS`]: the view then says the bank is
+    /// checking and that this can take a few minutes.
+    pub fn slow(&self) -> bool {
+        self.flight.slow && self.to_the_bank()
+    }
+
+    /// Whether the action in flight is one the bank itself answers (it may take minutes).
+    fn to_the_bank(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Busy {
+                action: Action::Submit | Action::Resume | Action::Sync,
+                ..
+            }
+        )
+    }
+
+    /// Whether a clock is needed (countdown, backoff, an action that may turn slow).
     pub fn needs_clock(&self) -> bool {
         matches!(
             self.phase,
             Phase::Waiting { .. } | Phase::Unavailable { .. }
-        )
+        ) || (self.to_the_bank() && !self.flight.slow)
     }
 
     /// Applies `event` at time `now` (ms since the epoch) and says what to do.
     pub fn step(&mut self, event: Event, now: f64) -> Vec<Effect> {
         match event {
             Event::Answer(status) => self.answer(status, now),
-            Event::Start(action) => self.start(action),
+            Event::Start(action) => self.start(action, now),
             Event::RedirectReady(url) => match self.phase.clone() {
                 Phase::Busy { status, .. } => {
                     self.phase = Phase::Redirecting {
@@ -308,6 +360,8 @@ impl Machine {
                 if !fx.contains(&Effect::Focus) {
                     fx.push(Effect::Focus);
                 }
+                let completed = result.outcome == CallbackOutcome::Completed;
+                self.settling = if completed && !fixed { SETTLE_POLLS } else { 0 };
                 fx
             }
             Event::Failed(err) => self.failed(err, now),

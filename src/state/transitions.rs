@@ -2,7 +2,7 @@
 //! whatever asked for it), the user's actions, failures and the clock.
 
 use super::time::{approval_deadline, backoff_ms};
-use super::{Effect, Event, Machine, Notice, Phase};
+use super::{Effect, Event, Flight, Machine, Notice, Phase, SLOW_AFTER_MS};
 use crate::error::{ClientError, Severity};
 use mend_model::ConnectionState;
 use mend_model::api::{Action, ConnectionStatus};
@@ -20,6 +20,12 @@ impl Machine {
         let first = self.known.is_none();
         let previous = self.known.replace(status.state.clone());
         let changed = previous.as_ref() != Some(&status.state);
+        // After a return, each answer in the same state uses up one long poll.
+        self.settling = if changed {
+            0
+        } else {
+            self.settling.saturating_sub(1)
+        };
         if changed {
             let previous = previous.flatten();
             fx.push(Effect::EmitState {
@@ -56,6 +62,7 @@ impl Machine {
             Phase::TimedOut(_) => Phase::TimedOut(status),
             _ if !self.resumed && status.can(Action::Resume) => {
                 self.resumed = true;
+                self.flight = Flight::at(now);
                 fx.push(Effect::Call(Action::Resume));
                 Phase::Busy {
                     status,
@@ -72,7 +79,7 @@ impl Machine {
         fx
     }
 
-    pub(super) fn start(&mut self, action: Action) -> Vec<Effect> {
+    pub(super) fn start(&mut self, action: Action, now: f64) -> Vec<Effect> {
         if action == Action::Dismiss {
             return self.step(Event::Dismiss, 0.0);
         }
@@ -120,10 +127,13 @@ impl Machine {
             (a, _) if status.can(a) => a,
             _ => return vec![],
         };
-        if action != Action::Submit {
+        // A refusal stays shown while the corrected values go; the news of an earlier
+        // unanswered action does not.
+        if action != Action::Submit || self.notice == Some(Notice::Unanswered) {
             self.notice = None;
         }
         self.phase = Phase::Busy { status, action };
+        self.flight = Flight::at(now);
         vec![Effect::Call(action)]
     }
 
@@ -133,6 +143,19 @@ impl Machine {
             message: err.message(),
         };
         let last = self.status().cloned();
+        // An action the bank may have carried out, with no answer to say how it went
+        // (the proxy's three minutes ran out, the network or a gateway failed): never
+        // sent again, and no outage shown; the status is read again, still busy, and
+        // shown as it is now. A failure of that read is shown as any other.
+        if self.to_the_bank() && self.flight.rereading && self.notice == Some(Notice::Unanswered) {
+            // The read again failed too: the notice's "as it is now" would not be true.
+            self.notice = None;
+        }
+        if self.to_the_bank() && !self.flight.rereading && err.unanswered() {
+            self.flight.rereading = true;
+            self.notice = Some(Notice::Unanswered);
+            return vec![emit, Effect::Fetch];
+        }
         match err.severity() {
             Severity::Silent => vec![],
             Severity::SessionExpired => {
@@ -203,6 +226,9 @@ impl Machine {
     }
 
     pub(super) fn tick(&mut self, now: f64) -> Vec<Effect> {
+        if self.to_the_bank() && now - self.flight.since >= SLOW_AFTER_MS {
+            self.flight.slow = true;
+        }
         match &self.phase {
             Phase::Waiting {
                 status, deadline, ..
@@ -218,6 +244,16 @@ impl Machine {
                 vec![Effect::Fetch]
             }
             _ => vec![],
+        }
+    }
+}
+
+impl Flight {
+    /// An action sent at `now`.
+    fn at(now: f64) -> Self {
+        Flight {
+            since: now,
+            ..Flight::default()
         }
     }
 }

@@ -190,3 +190,51 @@ fn a_return_shows_its_outcome() {
     assert_eq!(m.step(Event::Start(Action::Dismiss), 0.0), []);
     assert_eq!(m.notice, None);
 }
+
+fn returned(outcome: CallbackOutcome, state: Option<&str>) -> Event {
+    Event::Returned(CallbackResult {
+        connection_id: 42,
+        kind: RedirectKind::Reconnect,
+        outcome,
+        error: None,
+        status: status(state),
+    })
+}
+
+#[test]
+fn a_completed_return_that_powens_has_not_caught_up_with_is_watched_a_little() {
+    // Back from the webview: Powens still reads SCARequired for a few seconds.
+    let mut m = Machine::new();
+    m.step(
+        returned(CallbackOutcome::Completed, Some("SCARequired")),
+        0.0,
+    );
+    assert_eq!(m.notice, Some(Notice::Returned(CallbackOutcome::Completed)));
+    assert_eq!(m.watch_since().as_deref(), Some("SCARequired"));
+    // The long poll sees it move on: then the usual rules (validating is watched).
+    m.step(Event::Answer(status(Some("validating"))), 4000.0);
+    assert_eq!(m.watch_since().as_deref(), Some("validating"));
+    m.step(Event::Answer(status(None)), 8000.0);
+    assert_eq!(m.watch_since(), None);
+    assert_eq!(m.notice, Some(Notice::Resolved));
+}
+
+#[test]
+fn the_watch_after_a_return_ends_after_a_few_quiet_long_polls() {
+    let mut m = showing(Some("SCARequired"));
+    m.step(
+        returned(CallbackOutcome::Completed, Some("SCARequired")),
+        0.0,
+    );
+    for _ in 0..SETTLE_POLLS {
+        assert!(m.watch_since().is_some());
+        m.step(Event::Answer(status(Some("SCARequired"))), 25_000.0);
+    }
+    assert_eq!(m.watch_since(), None, "nothing changed: stop asking");
+    // A cancelled or failed return is not watched at all.
+    for outcome in [CallbackOutcome::Cancelled, CallbackOutcome::Failed] {
+        let mut m = showing(Some("SCARequired"));
+        m.step(returned(outcome, Some("SCARequired")), 0.0);
+        assert_eq!(m.watch_since(), None, "{outcome:?}");
+    }
+}

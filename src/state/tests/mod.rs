@@ -3,6 +3,7 @@
 
 mod errors;
 mod refusals;
+mod slow;
 
 use super::*;
 use mend_model::api::{ErrorBody, ErrorCode, ErrorDetail, actions_for};

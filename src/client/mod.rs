@@ -10,6 +10,8 @@ use mend_model::api::{
     CallbackRequest, CallbackResult, ConnectionStatus, FieldsSubmission, RedirectKind,
     RedirectRequest, RedirectUrl,
 };
+
+pub mod shared;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -67,6 +69,8 @@ pub enum Call {
     },
     /// `POST /api/v1/callback`.
     Callback(CallbackRequest),
+    /// `GET /api/v1/connections`: every connection of the session user.
+    List,
 }
 
 /// What a [`Call`] answers.
@@ -78,13 +82,15 @@ pub enum Answer {
     Redirect(RedirectUrl),
     /// A checked return.
     Callback(CallbackResult),
+    /// The session user's connections.
+    List(Vec<ConnectionStatus>),
 }
 
 impl Call {
     /// `GET` or `POST`.
     pub fn method(&self) -> &'static str {
         match self {
-            Call::Status { .. } => "GET",
+            Call::Status { .. } | Call::List => "GET",
             _ => "POST",
         }
     }
@@ -112,13 +118,14 @@ impl Call {
                 ..
             } => conn(id, "/webauth-url"),
             Call::Callback(_) => "/api/v1/callback".into(),
+            Call::List => "/api/v1/connections".into(),
         }
     }
 
     /// The JSON body (`None` for a `GET`).
     pub fn body(&self) -> Option<String> {
         Some(match self {
-            Call::Status { .. } => return None,
+            Call::Status { .. } | Call::List => return None,
             Call::Fields { body, .. } => wire::fields_body(body),
             Call::Resume { .. } | Call::Sync { .. } => "{}".to_owned(),
             Call::RedirectUrl { body, .. } => wire::redirect_body(body),
@@ -132,6 +139,7 @@ impl Call {
         match self {
             Call::RedirectUrl { .. } => wire::redirect(&v).map(Answer::Redirect),
             Call::Callback(_) => wire::callback(&v).map(Answer::Callback),
+            Call::List => wire::list(&v).map(Answer::List),
             _ => wire::status(&v).map(Answer::Status),
         }
         .ok_or(ClientError::BadAnswer)
@@ -303,6 +311,8 @@ pub enum Kind {
     Redirect,
     /// The callback.
     Callback,
+    /// The list of connections.
+    List,
 }
 
 impl Kind {
@@ -313,6 +323,7 @@ impl Kind {
             Call::Fields { .. } | Call::Resume { .. } | Call::Sync { .. } => Kind::Action,
             Call::RedirectUrl { .. } => Kind::Redirect,
             Call::Callback(_) => Kind::Callback,
+            Call::List => Kind::List,
         }
     }
 }
@@ -375,6 +386,7 @@ impl FakeClient {
             }
             (None, Some(Ok(Answer::Redirect(_)))) => kind == Kind::Redirect,
             (None, Some(Ok(Answer::Callback(_)))) => kind == Kind::Callback,
+            (None, Some(Ok(Answer::List(_)))) => kind == Kind::List,
         })?;
         script.remove(pos).map(|(_, a)| a)
     }
