@@ -1,7 +1,8 @@
 // Accessibility: axe-core finds nothing on the demo page in any state, light and dark
 // (the `theme` attribute, and `auto` following the system's dark scheme), including
 // refused values, the unavailable and session-expired panels; and a repair can be
-// done with the keyboard alone, focus landing somewhere sensible after each change.
+// done with the keyboard alone, focus landing somewhere sensible after each change;
+// and <mend-connections> in every language.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startProxy, launchBrowser, resetSandbox, axeViolations, signSession, eventually } from './lib.mjs';
@@ -151,6 +152,40 @@ for (const lang of ['fr', 'de', 'es', 'it', 'nl', 'pt']) {
     await assertNoViolations(page, `lang=${lang}, as loaded`);
     await moreStates(page);
     await assertNoViolations(page, `lang=${lang}, errors, expired, unavailable`);
+    await page.close();
+  });
+}
+
+// <mend-connections> on the demo's banner page (/widget/list, reached as a user does,
+// by its link): axe clean in every language and both themes, a region named by its
+// heading, entries in that language, one live region speaking for the list.
+const LIST = { include: [['mend-connections']] };
+for (const lang of ['en', 'fr', 'de', 'es', 'it', 'nl', 'pt']) {
+  test(`axe: no violation in <mend-connections>, lang=${lang}, light and dark`, async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    await page.goto(`${proxy.base}/widget/`);
+    await page.getByLabel('Language').selectOption(lang);
+    await page.getByRole('link', { name: 'The banner for the whole app' }).click();
+    for (const theme of ['light', 'dark']) {
+      await page.getByLabel('Theme').selectOption(theme);
+      await page.waitForFunction(([l, t]) => {
+        const list = document.querySelector('mend-connections');
+        const section = list?.shadowRoot?.querySelector('section.mend-list');
+        const entries = [...(list?.shadowRoot?.querySelectorAll('mend-connection') ?? [])];
+        return list.dataset.state === 'shown' && section.getAttribute('lang') === l && !section.hidden
+          && entries.length > 0 && entries.every((e) => e.getAttribute('theme') === t && e.dataset.state !== 'loading'
+            && e.shadowRoot?.querySelector(`section.mend[lang="${l}"]:not([hidden])`));
+      }, [lang, theme], { timeout: 15000 });
+      await assertNoViolations(page, `<mend-connections>, lang=${lang}, theme=${theme}`, LIST);
+    }
+    const heading = await page.locator('mend-connections h2').textContent();
+    assert.equal(await page.getByRole('region', { name: heading }).count(), 1, 'a region named by its heading');
+    if (lang !== 'en') assert.notEqual(heading, 'Your bank connections', `the heading speaks ${lang}`);
+    const speaking = await page.locator('mend-connections').evaluate((list) => [list.shadowRoot,
+      ...[...list.shadowRoot.querySelectorAll('mend-connection')].map((e) => e.shadowRoot)]
+      .flatMap((r) => [...r.querySelectorAll('[role=status]')])
+      .filter((e) => e.getAttribute('aria-live') !== 'off' && e.textContent.trim() && !e.closest('[hidden]')).length);
+    assert.equal(speaking, 1, 'one live region speaks for the whole list');
     await page.close();
   });
 }

@@ -313,3 +313,20 @@ test('a host that handles mend:redirect itself gets the outcome on the right wid
   assert.match(await page.locator(sel(102)).evaluate((e) => e.shadowRoot.textContent), /all set/i);
   await page.close();
 });
+
+test('when the glue or the wasm cannot be loaded, every element says so', async () => {
+  for (const [what, file] of [['wasm', /_bg\.wasm$/], ['glue', /\/mend-element-[0-9a-f]+\.js$/]]) {
+    const page = await browser.newPage();
+    await page.route(file, (route) => route.abort());
+    await page.goto(`${host.origin}/host.html?${new URLSearchParams({ widget: `${proxy.base}/widget/mend.js` })}`);
+    assert.equal(await page.evaluate(() => window.mendLoaded), true, `${what}: mend.js still loads and defines the element`);
+    for (const id of [101, 104, 102]) await page.waitForSelector(`${sel(id)}[data-state="unavailable"]`, { state: 'attached' });
+    const errors = await events(page, 'mend:error');
+    assert.deepEqual(
+      errors.map((e) => [e.from, e.detail.code]).sort(),
+      [['101', 'load_failed'], ['102', 'load_failed'], ['104', 'load_failed']],
+      `${what}: one load_failed per element`,
+    );
+    await page.close();
+  }
+});

@@ -5,7 +5,10 @@
 // renders connection 104 (an OTP), hears the mend:* events through the framework,
 // gets a new session as a prop (the next request carries it), is unmounted in the
 // middle of a submission (no request, no timer, no long poll after) and remounted,
-// completes the repair, and logs no console error or warning and no page error.
+// completes the repair, and logs no console error or warning and no page error. Then
+// the same with <mend-connections>: one request, a new session passed on to its
+// entries, a repair done in the list, unmount and remount. React 19 and Vue 3 are
+// seen passing `session` as the elements' JS property.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -193,7 +196,19 @@ async function openHost(kind) {
   });
   await page.addInitScript(timerProbe, proxy.base);
   await page.goto(`${servers[kind].origin}/`);
-  await page.waitForFunction(() => window.host && customElements.get('mend-connection'));
+  await page.waitForFunction(() => window.host && customElements.get('mend-connection') && customElements.get('mend-connections'));
+  // Counts the writes of the elements' `session` JS property (React 19 and Vue 3 set a
+  // prop the element has as a property; a plain host here uses setAttribute).
+  await page.evaluate(() => {
+    window.sessionSets = { 'mend-connection': 0, 'mend-connections': 0 };
+    const d = Object.getOwnPropertyDescriptor(customElements.get('mend-connection').prototype, 'session');
+    for (const tag of Object.keys(window.sessionSets)) {
+      Object.defineProperty(customElements.get(tag).prototype, 'session', {
+        ...d,
+        set(v) { window.sessionSets[tag] += 1; d.set.call(this, v); },
+      });
+    }
+  });
   return { page, problems, requests, expected };
 }
 
@@ -244,6 +259,10 @@ for (const [kind, { title }] of Object.entries(KINDS)) {
         id: e.getAttribute('connection-id'), session: e.getAttribute('session'), theme: e.getAttribute('theme'),
       }));
       assert.deepEqual(attrs, { id: String(ID), session: first, theme: 'light' });
+      // React 19 and Vue 3 pass `session` as the element's JS property, which it has.
+      const sets = await page.evaluate(() => window.sessionSets['mend-connection']);
+      if (kind === 'plain') assert.equal(sets, 0);
+      else assert.ok(sets > 0, `${title} set the session as a property`);
       assert.ok(requests.some((r) => r.url.endsWith(`/api/v1/connections/${ID}`) && r.auth === `Bearer ${first}`),
         'the first status request carried the first session');
 
@@ -301,6 +320,63 @@ for (const [kind, { title }] of Object.entries(KINDS)) {
       await render(page, { shown: true, session: await freshSession() });
       await hostState(page, 'ok');
       assert.equal(await hostText(page, 'host-resolved'), '0', 'a remounted host starts again');
+      await render(page, { shown: false, session: '' });
+      assert.deepEqual(problems, [], 'no console error or warning, no page error');
+    } finally {
+      await page.close();
+    }
+  });
+}
+
+const listSel = 'mend-connections';
+const entrySel = `mend-connections mend-connection[connection-id="${ID}"]`;
+
+for (const [kind, { title }] of Object.entries(KINDS)) {
+  test(`${title} host: <mend-connections>, a new session, a repair from the list, unmount and remount`, async () => {
+    const { page, problems, requests } = await openHost(kind);
+    try {
+      // 1. One request for the user's connections; 104's entry hears and is heard.
+      const first = await freshSession();
+      await render(page, { shown: true, list: true, session: first });
+      await hostState(page, 'additionalInformationNeeded');
+      assert.equal(await page.locator(listSel).getAttribute('session'), first);
+      assert.equal(await page.locator(listSel).getAttribute('data-state'), 'shown');
+      const count = Number(await page.locator(listSel).getAttribute('data-count'));
+      assert.ok(count > 1, `data-count ${count}`);
+      const gets = requests.filter((r) => r.method === 'GET' && r.url.includes('/api/') && !r.url.includes('wait='));
+      assert.deepEqual(gets.map((r) => [new URL(r.url).pathname, r.auth]), [['/api/v1/connections', `Bearer ${first}`]],
+        'one request, and no status request per entry');
+      const sets = await page.evaluate(() => window.sessionSets['mend-connections']);
+      if (kind === 'plain') assert.equal(sets, 0);
+      else assert.ok(sets > 0, `${title} set the list's session as a property`);
+
+      // 2. A new session as a prop: the list passes it on to its entries, which use it.
+      const second = await freshSession();
+      const from = requests.length;
+      await render(page, { shown: true, list: true, session: second });
+      assert.equal(await page.locator(listSel).getAttribute('session'), second);
+      await eventually(async () => (await page.locator(entrySel).getAttribute('session')) === second,
+        { message: 'the entry has the new session' });
+
+      // 3. The repair, done in the list's entry; the host hears it through the list.
+      await page.locator(`${entrySel} input`).first().fill('123456');
+      await page.locator(`${entrySel} [data-action="submit"]`).click();
+      await hostState(page, 'ok');
+      assert.equal(await hostText(page, 'host-resolved'), '1');
+      await eventually(async () => Number(await page.locator(listSel).getAttribute('data-count')) === count - 1,
+        { message: 'data-count one less' });
+      const after = requests.slice(from).filter((r) => r.url.includes('/api/'));
+      assert.ok(after.some((r) => r.method === 'POST' && r.url.includes(`/connections/${ID}/fields`)), 'the OTP was posted');
+      assert.deepEqual([...new Set(after.map((r) => r.auth))], [`Bearer ${second}`],
+        'every request after the new session carries it');
+
+      // 4. Unmounted: nothing survives (the entries' long polls and timers included).
+      await unmountAndCheckSilence(page, requests, second);
+
+      // 5. Remounted: the list is read again; 104, repaired, is no longer in it.
+      await render(page, { shown: true, list: true, session: await freshSession() });
+      await page.waitForSelector(`${listSel}[data-state="shown"]`, { timeout: 15000 });
+      assert.equal(await page.locator(entrySel).count(), 0, 'a fine connection is not listed');
       await render(page, { shown: false, session: '' });
       assert.deepEqual(problems, [], 'no console error or warning, no page error');
     } finally {

@@ -35,10 +35,10 @@ async function waitForHealth(base, child, logs, timeoutMs = 20000) {
 
 /**
  * Starts mend-proxy in sandbox mode on a free port. `env` adds variables
- * (e.g. MEND_ALLOWED_ORIGINS). Returns { base, port, stop(), restart(), logs }.
+ * (e.g. MEND_ALLOWED_ORIGINS). `bin` overrides MEND_PROXY_BIN (the timing suite's
+ * release proxy). Returns { base, port, stop(), restart(), logs }.
  */
-export async function startProxy(env = {}, port = undefined) {
-  const bin = process.env.MEND_PROXY_BIN;
+export async function startProxy(env = {}, port = undefined, bin = process.env.MEND_PROXY_BIN) {
   if (!bin) throw new Error('MEND_PROXY_BIN is not set: run the suite through `cargo xtask test`');
   port = port ?? await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -111,9 +111,11 @@ export async function resetSandbox(base) {
  * Serves the files of `root` (a folder) over HTTP on a free loopback port, as a host
  * application of another origin would. `headers` are added to every answer (e.g. a
  * Content-Security-Policy). `mounts` maps a URL prefix to another folder
- * (e.g. {'/widget/': 'dist'} to self-host the widget). Returns { origin, port, close() }.
+ * (e.g. {'/widget/': 'dist'} to self-host the widget). `replace` maps a placeholder to
+ * the text that replaces it in HTML pages (read at each request, so it may be filled in
+ * later, e.g. once the proxy's origin is known). Returns { origin, port, close() }.
  */
-export async function serveStatic(root, { headers = {}, mounts = {} } = {}) {
+export async function serveStatic(root, { headers = {}, mounts = {}, replace = {} } = {}) {
   const { createServer: createHttp } = await import('node:http');
   const { readFile } = await import('node:fs/promises');
   const path = await import('node:path');
@@ -132,7 +134,10 @@ export async function serveStatic(root, { headers = {}, mounts = {} } = {}) {
     const file = path.resolve(dir, `.${decodeURIComponent(rel)}`);
     if (!file.startsWith(path.resolve(dir))) { res.writeHead(403).end(); return; }
     try {
-      const body = await readFile(file);
+      let body = await readFile(file);
+      if (file.endsWith('.html') && Object.keys(replace).length) {
+        body = Object.entries(replace).reduce((t, [k, v]) => t.replaceAll(k, v), body.toString());
+      }
       res.writeHead(200, {
         'content-type': types[path.extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-cache',

@@ -1,5 +1,6 @@
 // Screenshots of every demo state (light theme), one PNG per element,
-// <connection-id>-<state>.png, and gallery.png, a grid of them all, per language.
+// <connection-id>-<state>.png, and gallery.png, a grid of them all, per language; and
+// list.png, the demo's <mend-connections> banner of every connection.
 // Fails when one cannot be taken.
 //
 // Where: MEND_SCREENSHOTS_DIR/<lang>/ (every language, English included, in its own).
@@ -62,6 +63,22 @@ async function stopSandboxClock() {
 
 const sel = (id) => `mend-connection[connection-id="${id}"]`;
 
+/** The demo page in `lang`, light theme, at the fixed instant the pictures show. */
+async function openDemo(lang) {
+  const context = await browser.newContext({
+    viewport: { width: 1000, height: 800 },
+    colorScheme: 'light',
+    locale: lang === 'en' ? 'en-GB' : lang,
+    timezoneId: TIME_ZONE,
+  });
+  const page = await context.newPage();
+  await page.clock.setFixedTime(FIXED_MS);
+  await page.goto(`${proxy.base}/widget/`);
+  await page.getByLabel('Language').selectOption(lang);
+  await page.getByLabel('Theme').selectOption('light');
+  return { context, page };
+}
+
 async function assertPng(file) {
   const s = await stat(file).catch(() => null);
   assert.ok(s, `${file} was written`);
@@ -75,17 +92,7 @@ for (const lang of LANGS) {
     await stopSandboxClock();
     const demo = await (await fetch(`${proxy.base}/api/v1/demo/connections`)).json();
     assert.ok(demo.length >= 16, 'the demo data set');
-    const context = await browser.newContext({
-      viewport: { width: 1000, height: 800 },
-      colorScheme: 'light',
-      locale: lang === 'en' ? 'en-GB' : lang,
-      timezoneId: TIME_ZONE,
-    });
-    const page = await context.newPage();
-    await page.clock.setFixedTime(FIXED_MS);
-    await page.goto(`${proxy.base}/widget/`);
-    await page.getByLabel('Language').selectOption(lang);
-    await page.getByLabel('Theme').selectOption('light');
+    const { context, page } = await openDemo(lang);
     // What each element shows when its state is on screen (105 is resumed at once and
     // waits for the bank app, its host saying `validating`). With the sandbox clock
     // stopped, nothing turns fine by itself while the pictures are taken.
@@ -141,5 +148,56 @@ for (const lang of LANGS) {
     await grid.screenshot({ path: gallery, fullPage: true });
     await assertPng(gallery);
     await grid.close();
+  });
+}
+
+for (const lang of LANGS) {
+  test(`a screenshot of <mend-connections>, the banner for the whole app (${lang})`, async () => {
+    const out = path.join(OUT, lang);
+    await mkdir(out, { recursive: true });
+    // 105 is resumed at once and waits for the bank app (`validating`). In about one
+    // run in ten its entry stayed `decoupled` (phase `waiting`), right after the
+    // gallery's page, whose own resume of 105 the reset ends; the cause is not settled
+    // (open in RELIABILITY.md). The list is opened afresh once more; a second miss
+    // fails, saying where 105 is.
+    const validating = 'mend-connections mend-connection[connection-id="105"][data-state="validating"]';
+    let context;
+    let page;
+    for (let attempt = 1; ; attempt += 1) {
+      await stopSandboxClock();
+      ({ context, page } = await openDemo(lang));
+      await page.getByRole('link', { name: 'The banner for the whole app' }).click();
+      await page.waitForFunction((l) => {
+        const list = document.querySelector('mend-connections');
+        const entries = [...(list?.shadowRoot?.querySelectorAll('mend-connection') ?? [])];
+        return list?.dataset.state === 'shown' && entries.length > 0 && entries.every((e) => e.getAttribute('theme') === 'light'
+          && e.dataset.state !== 'loading' && e.shadowRoot?.querySelector(`section.mend[lang="${l}"]:not([hidden])`));
+      }, lang, { timeout: 15000 });
+      if (await page.waitForSelector(validating, { timeout: 10000 }).then(() => true, () => false)) break;
+      const where = await page.evaluate(() => {
+        const el = document.querySelector('mend-connections').shadowRoot.querySelector('mend-connection[connection-id="105"]');
+        return el && { state: el.dataset.state, phase: el.dataset.phase };
+      });
+      await context.close();
+      if (attempt === 2) throw new Error(`105 did not reach validating twice: ${JSON.stringify(where)}`);
+      console.log(`list (${lang}): 105 did not reach validating (${JSON.stringify(where)}); opening the list again`);
+    }
+    await page.evaluate((css) => {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      for (const el of document.querySelector('mend-connections').shadowRoot.querySelectorAll('mend-connection')) {
+        el.shadowRoot.adoptedStyleSheets = [...el.shadowRoot.adoptedStyleSheets, sheet];
+      }
+    }, STILL);
+    await page.evaluate(() => document.fonts.ready.then(() => true));
+    const height = await page.evaluate(() => Math.ceil(document.documentElement.scrollHeight));
+    await page.setViewportSize({ width: 1000, height });
+    const el = page.locator('mend-connections');
+    const file = path.join(out, 'list.png');
+    const box = await el.boundingBox();
+    await el.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
+    assert.deepEqual(await el.boundingBox(), box, 'the list did not move while taken');
+    await assertPng(file);
+    await context.close();
   });
 }

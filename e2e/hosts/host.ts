@@ -6,8 +6,10 @@
 export interface HostProps {
   /** Whether the app renders the widget (false unmounts it). */
   shown: boolean;
-  /** The widget session to pass to `<mend-connection>`. */
+  /** The widget session to pass to `<mend-connection>` (or `<mend-connections>`). */
   session: string;
+  /** Render `<mend-connections>` (the whole app's banner) instead of connection 104's element. */
+  list?: boolean;
 }
 
 /** The host's controls, on `window.host`. */

@@ -41,8 +41,38 @@ function BankConnection({ id, session }: { id: number; session: string }) {
   );
 }
 
-function App({ shown, session }: HostProps) {
-  return <main>{shown ? <BankConnection id={104} session={session} /> : <p>No widget</p>}</main>;
+/**
+ * The whole app's banner: <mend-connections>, its entries' events heard on it (they
+ * bubble out of its shadow root); the host follows connection 104.
+ */
+function BankConnections({ session }: { session: string }) {
+  const [state, setState] = useState('loading');
+  const [resolved, setResolved] = useState(0);
+  return (
+    <section aria-label="Bank connections">
+      <p id="host-state">{state}</p>
+      <p id="host-resolved">{resolved}</p>
+      <mend-connections
+        session={session}
+        theme="light"
+        onmend:state={(e) => {
+          log(e);
+          if (e.detail.connectionId === 104) setState(e.detail.state ?? 'ok');
+        }}
+        onmend:resolved={(e) => {
+          log(e);
+          setResolved((n) => n + 1);
+        }}
+        onmend:error={log}
+        onmend:session-expired={log}
+      />
+    </section>
+  );
+}
+
+function App({ shown, session, list }: HostProps) {
+  if (!shown) return <main><p>No widget</p></main>;
+  return <main>{list ? <BankConnections session={session} /> : <BankConnection id={104} session={session} />}</main>;
 }
 
 const root = createRoot(document.getElementById('app')!);

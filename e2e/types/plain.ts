@@ -3,7 +3,7 @@
 // bubble to. Every `@ts-expect-error` is a mistake the types must catch.
 /// <reference path="../../assets/mend.d.ts" />
 
-import type { MendConnection, MendRedirectDetail } from '../../assets/mend';
+import type { MendConnection, MendConnections, MendRedirectDetail } from '../../assets/mend';
 
 const el: MendConnection = document.createElement('mend-connection');
 el.setAttribute('connection-id', '42');
@@ -46,3 +46,29 @@ el.addEventListener('mend:state', (e) => {
   const id: string = e.detail.connectionId;
   console.log(id);
 });
+
+// JS properties mirror the attributes.
+el.session = 'eyJ…fresh';
+const s: string | null = el.session;
+el.theme = 'dark';
+el.apiBase = null;
+console.log(s, el.redirectUri);
+// @ts-expect-error: session is a string
+el.session = 42;
+
+// <mend-connections>: the list, with the same events (its entries' bubble out of it).
+const list: MendConnections = document.createElement('mend-connections');
+list.session = 'eyJ…';
+list.apiBase = 'https://proxy.example';
+document.body.append(list);
+list.refresh();
+list.addEventListener('mend:resolved', (e) => console.log(e.detail.connectionId));
+list.addEventListener('mend:session-expired', (e) => {
+  // null when the list itself was refused
+  const id: number | null = e.detail.connectionId;
+  list.session = `fresh-${id ?? 'list'}`;
+});
+const listed: MendConnections | null = document.querySelector('mend-connections');
+console.log(listed?.getAttribute('data-count'));
+// @ts-expect-error: the list has no connection id
+list.connectionId = 4;

@@ -4,7 +4,7 @@
 /// <reference path="../../assets/mend-react.d.ts" />
 
 import { useEffect, useRef, useState } from 'react';
-import type { MendConnection } from '../../assets/mend';
+import type { MendConnection, MendConnections } from '../../assets/mend';
 
 export function BankConnection({ id, session }: { id: number; session: string }) {
   const ref = useRef<MendConnection>(null);
@@ -57,6 +57,33 @@ export function Mistakes({ session }: { session: string }) {
         // @ts-expect-error: `mend:state` has no `url`
         onmend:state={(e) => console.log(e.detail.url)}
       />
+    </>
+  );
+}
+
+// <mend-connections>: the banner for the whole app, same events (from its entries).
+export function Banner({ session }: { session: string }) {
+  const ref = useRef<MendConnections>(null);
+  return (
+    <mend-connections
+      ref={ref}
+      session={session}
+      api-base="https://proxy.example"
+      lang="fr"
+      theme="light"
+      onmend:resolved={(e) => console.log(e.detail.connectionId)}
+      onmend:session-expired={(e) => console.log(e.detail.connectionId ?? 'the list')}
+    />
+  );
+}
+
+export function ListMistakes({ session }: { session: string }) {
+  return (
+    <>
+      {/* @ts-expect-error: session is required */}
+      <mend-connections />
+      {/* @ts-expect-error: not a theme */}
+      <mend-connections session={session} theme="pink" />
     </>
   );
 }

@@ -43,3 +43,9 @@ export const listens: MendInTemplate = {
     console.log(url);
   },
 };
+
+// What a template's <mend-connections …> is checked against.
+type ListInTemplate = InstanceType<GlobalComponents['mend-connections']>['$props'];
+export const list: ListInTemplate = { session: 'eyJ…', lang: 'nl', 'onMend:resolved': (e) => console.log(e.detail.connectionId) };
+// @ts-expect-error: session is required
+export const listNoSession: ListInTemplate = { lang: 'nl' };
