@@ -14,14 +14,13 @@
 //! this executable: `cargo xtask bench cluster` builds it in release mode) with the
 //! default poll interval (2 s); the sandbox runs in this process, so the bench knows
 //! to the millisecond when a connection changes (`Sandbox::retry_now`). Everything
-//! listens on free loopback ports and is stopped by pid when the bench ends.
+//! listens on free loopback ports and is stopped by pid when the bench ends (the
+//! start-up is [`crate::stack`]'s, shared with the soak's cluster mode).
 //!
 //! Options: `--quick` (30 connections, 300 long-polls).
 
+use crate::stack::{self, Proc, redis_calls};
 use secrecy::SecretString;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -118,110 +117,6 @@ fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
-fn free_port() -> Result<u16, String> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-/// A child process, killed (by pid) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            })
-            .map_or(0.0, |kib| kib / 1024.0)
-    }
-}
-
-fn spawn(program: &str, args: &[&str], env: &[(&str, String)]) -> Result<Proc, String> {
-    let mut c = Command::new(program);
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.spawn()
-        .map(Proc)
-        .map_err(|e| format!("cannot start {program}: {e} (run `cargo xtask setup`)"))
-}
-
-fn proxy_bin() -> PathBuf {
-    std::env::var_os("MEND_PROXY_BIN").map_or_else(
-        || {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("mend-proxy")))
-                .unwrap_or_else(|| PathBuf::from("mend-proxy"))
-        },
-        PathBuf::from,
-    )
-}
-
-async fn until(what: &str, client: &reqwest::Client, url: &str) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("{what}: not within 30 s"))
-}
-
-/// The sum of `calls=` over `INFO commandstats`, less the `INFO` calls themselves.
-fn redis_calls(port: u16) -> Option<u64> {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "info", "commandstats"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !text.contains("# Commandstats") {
-        return None;
-    }
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with("cmdstat_") && !l.starts_with("cmdstat_info:"))
-            .filter_map(|l| {
-                l.split("calls=")
-                    .nth(1)?
-                    .split(',')
-                    .next()?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .sum(),
-    )
-}
-
-fn haproxy_config(port: u16, backends: &[u16]) -> String {
-    let servers: String = backends
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("  server r{} 127.0.0.1:{p} check\n", i + 1))
-        .collect();
-    format!(
-        "global\n  maxconn 9000\ndefaults\n  mode http\n  option forwardfor\n  option redispatch\n  retries 2\n  timeout connect 1s\n  timeout client 40s\n  timeout server 40s\nfrontend web\n  bind 127.0.0.1:{port}\n  maxconn 9000\n  default_backend mend\nbackend mend\n  balance roundrobin\n  option httpchk GET /readyz\n  http-check expect status 200\n  default-server inter 1s fall 2 rise 1 maxconn 5000\n{servers}"
-    )
-}
-
 /// One set-up, start to figures.
 async fn run(connections: usize, cluster: bool) -> Result<Figures, String> {
     let name = if cluster { "3 + Redis" } else { "1 alone" };
@@ -243,80 +138,34 @@ async fn run(connections: usize, cluster: bool) -> Result<Figures, String> {
         .map_err(|e| e.to_string())?;
 
     let mut procs = Vec::new();
-    let mut env = vec![
-        ("POWENS_API_URL", sandbox.api_url()),
-        ("POWENS_WEBVIEW_URL", format!("{}/webview", sandbox.url)),
-        ("POWENS_DOMAIN", "mend-sandbox.biapi.pro".to_owned()),
-        ("POWENS_CLIENT_ID", mend_sandbox::DEMO_CLIENT_ID.to_owned()),
-        (
-            "POWENS_CLIENT_SECRET",
-            mend_sandbox::DEMO_CLIENT_SECRET.to_owned(),
-        ),
-        ("MEND_SESSION_SECRET", SECRET.to_owned()),
-        ("MEND_POWENS_BUDGET", "100000".to_owned()),
-        ("MEND_RATE_LIMIT_PER_IP", "100000000".to_owned()),
+    let mut env = stack::replica_env(&sandbox.url, SECRET);
+    env.extend([
         ("MEND_RATE_LIMIT_PER_SESSION", "100000000".to_owned()),
         ("MEND_MAX_WAITS_PER_USER", "100000".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
-    ];
+    ]);
     let redis_port = if cluster {
-        let port = free_port()?;
-        procs.push(spawn(
-            "redis-server",
-            &[
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxmemory-policy",
-                "noeviction",
-            ],
-            &[],
-        )?);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while redis_calls(port).is_none() {
-            if Instant::now() > deadline {
-                return Err("redis-server did not answer within 10 s".into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let (redis, port) = stack::start_redis().await?;
+        procs.push(redis);
         env.push(("MEND_REDIS_URL", format!("redis://127.0.0.1:{port}/0")));
         env.push(("MEND_TRUSTED_PROXIES", "127.0.0.1".to_owned()));
         Some(port)
     } else {
         None
     };
-    let bin = proxy_bin();
+    let bin = stack::proxy_bin();
     let bin = bin.to_str().ok_or("non-UTF-8 MEND_PROXY_BIN")?;
     let mut ports = Vec::new();
     let mut replicas = Vec::new();
     for _ in 0..if cluster { 3 } else { 1 } {
-        let port = free_port()?;
-        let mut e = env.clone();
-        e.push(("MEND_LISTEN", format!("127.0.0.1:{port}")));
-        replicas.push(spawn(bin, &["serve"], &e)?);
-        until(
-            "a replica ready",
-            &client,
-            &format!("http://127.0.0.1:{port}/readyz"),
-        )
-        .await?;
+        let port = stack::free_port()?;
+        replicas.push(stack::start_replica(bin, &env, port, &client).await?);
         ports.push(port);
     }
     let dir = std::env::temp_dir().join(format!("mend-bench-cluster-{}", std::process::id()));
     let base = if cluster {
-        let port = free_port()?;
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let cfg = dir.join("haproxy.cfg");
-        std::fs::write(&cfg, haproxy_config(port, &ports)).map_err(|e| e.to_string())?;
-        let cfg = cfg.to_str().ok_or("non-UTF-8 temp dir")?.to_owned();
-        procs.push(spawn("haproxy", &["-db", "-f", &cfg], &[])?);
-        let base = format!("http://127.0.0.1:{port}");
-        until("haproxy", &client, &format!("{base}/readyz")).await?;
+        let (balancer, base) = stack::start_haproxy(&dir, &ports, &client).await?;
+        procs.push(balancer);
         base
     } else {
         format!("http://127.0.0.1:{}", ports[0])

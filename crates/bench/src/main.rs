@@ -6,14 +6,18 @@
 //!   proxy's latency, upstream calls while watching, memory per long-poll.
 //! - `mend-bench upstream [--quick] [--only a|b|c]`: Powens requests a minute
 //!   (fair use), from the sandbox's request log.
-//! - `mend-bench soak [--minutes N | --seconds N] [--widgets N]`: simulated widgets
-//!   against the proxy under 20 % upstream faults; doubled, lost and stuck counts.
+//! - `mend-bench soak [--minutes N | --seconds N] [--widgets N] [--faults F]
+//!   [--cluster | --in-proxy]`: simulated widgets against the proxy (`MEND_PROXY_BIN`)
+//!   under 20 % upstream faults, or against three replicas with two restarted mid-run;
+//!   doubled, lost and stuck counts, latency, RSS and fds; `mend-bench soak --cold N`:
+//!   N new users' first reads at once.
 //! - `mend-bench cluster [--quick]`: three replicas sharing Redis behind HAProxy
 //!   against one replica alone: upstream reads, change latency, memory, Redis load.
 
 mod cluster;
 mod proxy;
 mod soak;
+mod stack;
 mod upstream;
 
 /// The proxy's own allocator (crates/proxy/src/main.rs): the proxy measured is the
@@ -31,7 +35,7 @@ fn main() {
         Some("cluster") => cluster::main(&args[1..]),
         _ => {
             eprintln!(
-                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]\n       mend-bench soak [--minutes N | --seconds N] [--widgets N]\n       mend-bench cluster [--quick]"
+                "usage: mend-bench proxy [--quick] [--waiters N] [--only latency|watch|memory]\n       mend-bench upstream [--quick] [--only a|b|c]\n       mend-bench soak [--minutes N | --seconds N] [--widgets N] [--faults F] [--cluster | --in-proxy] | --cold N\n       mend-bench cluster [--quick]"
             );
             std::process::exit(2);
         }
