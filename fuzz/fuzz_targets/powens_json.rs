@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
             agent_status: true,
             zone: jiff::tz::TimeZone::get("Europe/Paris").expect("bundled zone"),
             renew_window: std::time::Duration::from_secs(7 * 86400),
+            clock: mend_proxy::status::system_ms,
         };
         let status = view.status_of(&conn);
         assert_eq!(status.id, conn.id);
