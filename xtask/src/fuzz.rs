@@ -71,7 +71,7 @@ pub fn main(args: &[&str]) -> Result {
         (Some(s), None) => Limit::Secs(s),
         (None, None) => Limit::Secs(60),
     };
-    crate::setup::ensure_with_on_demand()?;
+    crate::setup::ensure()?;
     run_targets(&targets, limit)
 }
 
@@ -87,17 +87,26 @@ pub enum Limit {
     Secs(u64),
     /// For this many executions.
     Runs(u64),
+    /// The suite's: this many executions from the seeds alone, with a fixed random
+    /// seed and a scratch corpus, so every machine runs the same inputs and a red CI
+    /// is never a roll of the dice (finding new defects is the long runs' job).
+    Replay(u64),
 }
 
 /// Builds and runs `targets` one at a time; fails on the first finding.
 pub fn run_targets(targets: &[&str], limit: Limit) -> Result {
     let mut rows = Vec::new();
     for target in targets {
-        let corpus = fuzz_target_dir().join("corpus").join(target);
+        let learnt = if matches!(limit, Limit::Replay(_)) { "replay-corpus" } else { "corpus" };
+        let corpus = fuzz_target_dir().join(learnt).join(target);
         let artifacts = fuzz_target_dir().join("artifacts").join(target);
+        if matches!(limit, Limit::Replay(_)) && corpus.exists() {
+            std::fs::remove_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        }
         for d in [&corpus, &artifacts] {
             std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
         }
+        let found_before = entries(&artifacts);
         let mut c = cmd("cargo");
         c.env("CARGO_TARGET_DIR", fuzz_target_dir())
             .args([&format!("+{NIGHTLY}"), "fuzz", "run", "-s", "none", "-a"])
@@ -116,10 +125,22 @@ pub fn run_targets(targets: &[&str], limit: Limit) -> Result {
         match limit {
             Limit::Secs(s) => c.arg(format!("-max_total_time={s}")),
             Limit::Runs(n) => c.arg(format!("-runs={n}")),
+            Limit::Replay(n) => c.args([format!("-runs={n}"), "-seed=1".to_owned()]),
         };
         // libFuzzer reports on stderr; keep it to read the final figures.
         c.stderr(std::process::Stdio::piped());
-        let (out, took) = run_with_stderr(&format!("fuzz {target}"), &mut c)?;
+        let (out, took) = run_with_stderr(&format!("fuzz {target}"), &mut c).map_err(|e| {
+            // A build failure or a killed run leaves nothing behind; only a new
+            // artifact is a finding.
+            if entries(&artifacts) > found_before {
+                format!(
+                    "{e}: a finding is in {} (RELIABILITY.md, \"Replaying a finding\")",
+                    artifacts.display()
+                )
+            } else {
+                format!("{e}: no finding was written (see the output above)")
+            }
+        })?;
         let f = figures(&out);
         rows.push((*target, f, took));
     }
@@ -141,6 +162,11 @@ pub fn run_targets(targets: &[&str], limit: Limit) -> Result {
     }
     println!("no crash, no panic, no timeout");
     Ok(())
+}
+
+/// How many files `dir` holds (0 when it cannot be read).
+fn entries(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
 }
 
 /// Where fuzz/ builds, learns and leaves findings: its own directory, since nightly and
@@ -176,11 +202,7 @@ fn run_with_stderr(what: &str, c: &mut std::process::Command) -> Result<(String,
         println!("<== {what}: ok ({})", fmt_duration(took));
         Ok((all, took))
     } else {
-        Err(format!(
-            "{what} failed ({status}) after {}: a finding is in fuzz/target/artifacts/ \
-             (RELIABILITY.md, \"Replaying a finding\")",
-            fmt_duration(took)
-        ))
+        Err(format!("{what} failed ({status}) after {}", fmt_duration(took)))
     }
 }
 

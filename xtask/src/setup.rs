@@ -56,9 +56,6 @@ struct Tool {
     why: &'static str,
     /// Overrides the source's own check (e.g. npm may come from outside Debian).
     present: Option<fn() -> bool>,
-    /// Installed only by the command that needs it (`cargo xtask fuzz`), not by
-    /// every set-up: the fuzz tier is not part of `cargo xtask test`.
-    on_demand: bool,
 }
 
 const fn tool(source: Source, why: &'static str) -> Tool {
@@ -66,24 +63,7 @@ const fn tool(source: Source, why: &'static str) -> Tool {
         source,
         why,
         present: None,
-        on_demand: false,
     }
-}
-
-const fn on_demand(source: Source, why: &'static str) -> Tool {
-    Tool {
-        on_demand: true,
-        ..tool(source, why)
-    }
-}
-
-/// Whether set-up also installs the on-demand tools (set by `cargo xtask fuzz`).
-static WITH_ON_DEMAND: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Set-up, plus the tools only some commands need (`on_demand`).
-pub fn ensure_with_on_demand() -> Result {
-    WITH_ON_DEMAND.store(true, std::sync::atomic::Ordering::SeqCst);
-    ensure()
 }
 
 /// Flags every cargo tool shares: `--locked` (their own lock files), and
@@ -106,7 +86,6 @@ const TOOLS: &[Tool] = &[
         source: Source::Apt("nodejs"),
         why: "wasm-opt, Playwright",
         present: Some(|| which("npm").is_some() && which("node").is_some()),
-        on_demand: false,
     },
     tool(
         Source::NpmCi,
@@ -150,14 +129,14 @@ const TOOLS: &[Tool] = &[
         },
         "licence, ban and source checks",
     ),
-    on_demand(
+    tool(
         Source::Cargo {
             krate: "cargo-fuzz",
             version: Version::Exact("0.13.2"),
             bin: "cargo-fuzz",
             flags: LOCKED,
         },
-        "the fuzz tier (cargo xtask fuzz)",
+        "the fuzz tier (cargo xtask fuzz, and its short run in cargo xtask test)",
     ),
 ];
 
@@ -182,10 +161,7 @@ pub fn ensure() -> Result {
 }
 
 fn tools(pick: fn(&Source) -> bool) -> impl Iterator<Item = &'static Tool> {
-    let all = WITH_ON_DEMAND.load(std::sync::atomic::Ordering::SeqCst);
-    TOOLS
-        .iter()
-        .filter(move |t| pick(&t.source) && (all || !t.on_demand))
+    TOOLS.iter().filter(move |t| pick(&t.source))
 }
 
 fn ok(what: &str) {

@@ -1,7 +1,10 @@
 //! `cargo xtask test`: set-up, then everything, in order of cost, stopping at the
 //! first failure and printing what ran. Browser tiers that execute zero tests fail.
-//! The element's size on the wire is gated (deterministic, unlike timings), and the
-//! run must leave the checkout's tracked and untracked files as it found them.
+//! The element's size on the wire is gated (deterministic, unlike timings: those are
+//! printed, by e2e/timing.test.mjs; `cargo xtask bench first-state` takes them against
+//! the release proxy); a one-minute fault soak
+//! and a fixed, seeded replay of each fuzz target close the run (RELIABILITY.md); and the run
+//! must leave the checkout's tracked and untracked files as it found them.
 
 use crate::procs::{run, run_capture};
 use crate::util::{Result, cmd, fmt_duration, root, target_dir, which};
@@ -9,6 +12,10 @@ use crate::{deny, setup, tree, wire};
 use std::time::{Duration, Instant};
 
 const WASM: &str = "wasm32-unknown-unknown";
+/// The soak's short run: same assertions as the recorded one, but memory.
+const SOAK: [&str; 5] = ["soak", "--seconds", "60", "--widgets", "40"];
+/// Executions of each fuzz target in the suite, from its seeds with a fixed seed.
+const FUZZ_RUNS: u64 = 50_000;
 
 /// One tier's figures, for the summary table.
 struct Tier {
@@ -102,8 +109,16 @@ pub fn run_tests() -> Result {
     )?;
     check(
         &mut checks,
-        "build mend-proxy and mend-sandbox",
-        cmd("cargo").args(["build", "-p", "mend-proxy", "-p", "mend-sandbox"]),
+        "build mend-proxy, mend-sandbox and mend-bench",
+        cmd("cargo").args([
+            "build",
+            "-p",
+            "mend-proxy",
+            "-p",
+            "mend-sandbox",
+            "-p",
+            "mend-bench",
+        ]),
     )?;
 
     let target = target_dir();
@@ -143,6 +158,10 @@ pub fn run_tests() -> Result {
                 "e2e/",
             ])
             .env("MEND_PROXY_BIN", &proxy_bin)
+            // The timing figures are taken against this debug proxy: a release build
+            // with LTO would add ten minutes to a cold CI run for figures that are only
+            // printed. Its slower answers flatter the widget/plain-JS ratio;
+            // `cargo xtask bench first-state` measures against the release proxy.
             // The cluster tier's shared Powens.
             .env("MEND_SANDBOX_BIN", target.join("debug/mend-sandbox"))
             .env("MEND_WIDGET_DIR", root().join("dist"))
@@ -163,6 +182,25 @@ pub fn run_tests() -> Result {
         passed,
         took,
     });
+
+    // The one-minute fault soak (RELIABILITY.md): the debug builds, which the e2e tier
+    // already needs, rather than a release build of the whole proxy in CI; the proxy
+    // is the mend-proxy binary, the sandbox served by mend-bench.
+    check(
+        &mut checks,
+        "fault soak: 40 widgets, 60 s of 20 % upstream faults",
+        cmd(&target.join("debug/mend-bench").to_string_lossy())
+            .args(SOAK)
+            .env("MEND_PROXY_BIN", &proxy_bin),
+    )?;
+    // The same inputs on every machine: proves each target builds, starts from its seeds and
+    // replays the corpus without a finding (the long runs are in RELIABILITY.md).
+    let fuzz = Instant::now();
+    crate::fuzz::run_targets(&crate::fuzz::TARGETS, crate::fuzz::Limit::Replay(FUZZ_RUNS))?;
+    checks.push((
+        format!("fuzz: {FUZZ_RUNS} runs per target from seed 1, no finding"),
+        fuzz.elapsed(),
+    ));
 
     tree::unchanged_since(&before)?;
     checks.push((
