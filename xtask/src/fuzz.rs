@@ -97,7 +97,11 @@ pub enum Limit {
 pub fn run_targets(targets: &[&str], limit: Limit) -> Result {
     let mut rows = Vec::new();
     for target in targets {
-        let learnt = if matches!(limit, Limit::Replay(_)) { "replay-corpus" } else { "corpus" };
+        let learnt = if matches!(limit, Limit::Replay(_)) {
+            "replay-corpus"
+        } else {
+            "corpus"
+        };
         let corpus = fuzz_target_dir().join(learnt).join(target);
         let artifacts = fuzz_target_dir().join("artifacts").join(target);
         if matches!(limit, Limit::Replay(_)) && corpus.exists() {
@@ -202,7 +206,10 @@ fn run_with_stderr(what: &str, c: &mut std::process::Command) -> Result<(String,
         println!("<== {what}: ok ({})", fmt_duration(took));
         Ok((all, took))
     } else {
-        Err(format!("{what} failed ({status}) after {}", fmt_duration(took)))
+        Err(format!(
+            "{what} failed ({status}) after {}",
+            fmt_duration(took)
+        ))
     }
 }
 
