@@ -7,8 +7,8 @@
 //! `POST.<path>.<BI-Signature-Date>.<raw body>`)), `<path>` being the request path as
 //! received, compared in constant time; `BI-Signature-Date` (RFC 3339, with or without
 //! fractional seconds; without an offset it is read as UTC) must be within
-//! [`MAX_SKEW`] of now; the body is at most [`MAX_BODY`]. Anything else answers 401
-//! with the error envelope and changes nothing.
+//! [`MAX_SKEW`] of now. Anything else answers 401 with the error envelope and changes
+//! nothing; a body over [`MAX_BODY`] is not read to its end, and answers 413.
 //!
 //! A valid `CONNECTION_SYNCED` becomes the connection's status at once, for every
 //! waiter, without asking Powens ([`Watchers::announce`](crate::watch::Watchers::announce));

@@ -83,6 +83,19 @@ async fn a_bad_signature_an_old_date_or_no_headers_answer_401_and_change_nothing
         .error(404, "not_found");
 }
 
+#[tokio::test]
+async fn an_oversized_body_answers_413_even_signed_and_changes_nothing() {
+    let app = hooked().await;
+    let token = app.demo();
+    let mut body = synced(104, None);
+    body["padding"] = json!("x".repeat(mend_proxy::webhooks::MAX_BODY));
+    app.hook("connection-synced", &body, &now_rfc3339(), HOOK_SECRET)
+        .await
+        .error(413, "payload_too_large");
+    let s = app.get_connection(104, &token).await.status_body();
+    assert!(s.state.is_some(), "still what Powens says: {s:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_synced_reaches_every_waiter_at_once_without_asking_powens() {
     let app = hooked().await;
