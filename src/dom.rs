@@ -127,15 +127,19 @@ pub fn navigate_top(url: &str) {
     }
 }
 
-/// The query parameters of a return from the webview or the bank, if this page is one
-/// (it has a `state` parameter).
+/// The query parameters of a return from the webview or the bank, if this page may be
+/// one (it has a `state` or an `error` parameter).
 pub fn callback_params() -> Option<CallbackRequest> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    let state = params.get("state")?;
+    let state = params.get("state");
+    let error = params.get("error");
+    if state.is_none() && error.is_none() {
+        return None;
+    }
     Some(CallbackRequest {
-        state: Some(state),
-        error: params.get("error"),
+        state,
+        error,
         error_description: params.get("error_description"),
         id_connection: params.get("id_connection"),
         connection_id: params.get("connection_id"),
@@ -237,17 +241,48 @@ pub fn set_return_hint(id: i64, url: &str) {
             .and_then(|u| u.search_params().get("state")),
         session_storage(),
     ) {
-        let _ = s.set_item(&format!("{RETURN_HINT}{state}"), &id.to_string());
+        let _ = s.set_item(&format!("{RETURN_HINT}{state}"), &format!("{id},{}", now()));
     }
+}
+
+/// `id,handed-at` as [`set_return_hint`] writes it.
+fn read_hint(v: &str) -> Option<(i64, f64)> {
+    let (id, at) = v.split_once(',').unwrap_or((v, "0"));
+    Some((id.parse().ok()?, at.parse().unwrap_or(0.0)))
 }
 
 /// The connection this tab handed the redirect `state` to, if any.
 pub fn return_hint(state: &str) -> Option<i64> {
-    session_storage()?
+    let v = session_storage()?
         .get_item(&format!("{RETURN_HINT}{state}"))
-        .ok()??
-        .parse()
-        .ok()
+        .ok()??;
+    Some(read_hint(&v)?.0)
+}
+
+/// The `state` of the newest redirect this tab handed out and has not seen come back:
+/// for a return without its `state` (a bank's error page that drops it, `state=null`).
+pub fn newest_return_hint() -> Option<String> {
+    let s = session_storage()?;
+    let mut newest: Option<(f64, String)> = None;
+    for i in 0..s.length().ok()? {
+        let Some(key) = s.key(i).ok().flatten() else {
+            continue;
+        };
+        let (Some(state), Some((_, at))) = (
+            key.strip_prefix(RETURN_HINT),
+            s.get_item(&key)
+                .ok()
+                .flatten()
+                .as_deref()
+                .and_then(read_hint),
+        ) else {
+            continue;
+        };
+        if newest.as_ref().is_none_or(|n| at > n.0) {
+            newest = Some((at, state.to_owned()));
+        }
+    }
+    newest.map(|n| n.1)
 }
 
 /// Forgets it (the return was claimed).

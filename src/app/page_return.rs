@@ -49,10 +49,21 @@ impl Ctl {
             }
             Some(_) => {}
             None => {
-                let Some(params) = dom::callback_params() else {
+                let Some(mut params) = dom::callback_params() else {
                     RETURN.with(|r| *r.borrow_mut() = ReturnSlot::Done(None));
                     return;
                 };
+                // An error that came back without its `state` (or with `state=null`):
+                // the return of this tab's newest hand-off, whose `state` it still
+                // holds; the proxy checks that one as any other.
+                if params.error.is_some()
+                    && params
+                        .state
+                        .as_deref()
+                        .is_none_or(|s| s.is_empty() || s == "null")
+                {
+                    params.state = dom::newest_return_hint();
+                }
                 // The `state` is bound to the session of the connection that left, so
                 // that connection's widget checks it: the one this tab handed that
                 // `state` to, else the one the bank names, else (nothing known) the first.
