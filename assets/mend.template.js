@@ -89,7 +89,7 @@ function warmIntl(lang) {
 /**
  * Starts the element's first status request at once, while the wasm loads: the widget
  * adopts it if it is the request it would make (same URL and session; see
- * `Api::adopt` in src/client.rs) and reads its answer like any other.
+ * `Api::adopt` in src/client/) and reads its answer like any other.
  */
 function firstStatus(el) {
   const attr = (n) => el.getAttribute(n)?.trim() || '';
@@ -100,8 +100,11 @@ function firstStatus(el) {
   const url = `${(attr('api-base') || ORIGIN).replace(/\/+$/, '')}/api/v1/connections/${Number(id)}`;
   const auth = `Bearer ${session}`;
   const response = fetch(url, { headers: { Authorization: auth, Accept: 'application/json' } });
-  response.catch(() => {});
-  return { url, auth, response };
+  const first = { url, auth, response };
+  // A 2xx answer's text as soon as it is in: if it beats the wasm, the widget mounts
+  // straight into its state (`client::answered` in src/client/).
+  response.then((r) => r.ok && r.clone().text().then((t) => { first.text = t; })).catch(() => {});
+  return first;
 }
 
 // JS properties mirroring attributes (React 19 sets a prop the element has as such).

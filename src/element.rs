@@ -48,10 +48,13 @@ pub fn mount_started(
         .unchecked_into();
     let _ = container.set_attribute("class", "mend-root");
     let _ = root.append_child(&container);
-    let for_view = StoredValue::new_local(Rc::clone(&ctl));
-    // Built at once: a host sees the loading panel as soon as the element is connected.
-    let handle = leptos::mount::mount_to(container.clone(), move || view! { <Root ctl=for_view/> });
+    // Started before the view is built: a first answer already in (see
+    // `client::answered`) is the state the view is first built in; else the view is
+    // built at once in its loading panel, which a host sees as soon as the element is
+    // connected.
     ctl.start(container.clone().unchecked_into(), first);
+    let for_view = StoredValue::new_local(Rc::clone(&ctl));
+    let handle = leptos::mount::mount_to(container.clone(), move || view! { <Root ctl=for_view/> });
     Widget {
         ctl,
         container,

@@ -1,12 +1,12 @@
 //! The element's contract with its host: events and their `detail`, `data-state` and
-//! `data-action`, attribute changes, the return from a redirect, clean removal, and
+//! `data-action`, attribute changes, the first status mend.js started, clean removal, and
 //! text-only rendering of what Powens says.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 use common::*;
-use mend::client::{Answer, Call, Kind};
-use mend_model::api::{CallbackOutcome, CallbackResult, RedirectKind, RedirectUrl};
+use mend::client::{Answer, Call};
+use mend_model::api::{RedirectKind, RedirectUrl};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -283,337 +283,16 @@ async fn hostile_strings_are_rendered_as_text() {
     assert!(m.text(".mend__sources li").starts_with(evil));
 }
 
-#[wasm_bindgen_test]
-async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!(
-                "{path}?keep=1&state=v1.c2lnbmVk.YWJj&id_connection=42"
-            )),
-        )
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Webauth,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_with(fake, &[]);
-    settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let callback = m
-        .fake
-        .requests()
-        .into_iter()
-        .find_map(|c| match c {
-            Call::Callback(r) => Some(r),
-            _ => None,
-        })
-        .expect("the return was checked");
-    assert_eq!(callback.state.as_deref(), Some("v1.c2lnbmVk.YWJj"));
-    assert_eq!(callback.id_connection.as_deref(), Some("42"));
-    assert_eq!(
-        search, "?keep=1",
-        "the return's parameters are gone, the host's stay"
-    );
-    assert_eq!(m.data_state(), "ok");
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "All set: your bank connection works again."
-    );
-    assert!(m.event_names().contains(&"mend:resolved".to_owned()));
-}
-
-#[wasm_bindgen_test]
-async fn a_cancelled_return_says_so() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!("{path}?state=v1.cw.cw&error=access_denied")),
-        )
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer_to(
-        Kind::Callback,
-        Ok(Answer::Callback(CallbackResult {
-            connection_id: 42,
-            kind: RedirectKind::Reconnect,
-            outcome: CallbackOutcome::Cancelled,
-            error: Some("access_denied".into()),
-            status: status(Some("SCARequired")),
-        })),
-    );
-    let m = mount_with(fake, &[]);
-    settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "You cancelled at your bank. Nothing has changed."
-    );
-    m.click("[data-action=dismiss]");
-    settle().await;
-    assert!(m.q(".mend__notice").is_none());
-}
-
-#[wasm_bindgen_test]
-async fn the_return_is_checked_by_the_widget_that_left() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    // Widget 42 left for the webview (this is what it remembers before navigating).
-    mend::app::Ctl::reset_page_return();
-    win.session_storage()
-        .unwrap()
-        .unwrap()
-        .set_item("mend:return:for-42", "42")
-        .unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state=for-42")))
-        .unwrap();
-    let first = mend::FakeClient::new();
-    first.status(status(None));
-    let other = mount_as(41, first, &[("session", "session-of-41")], false);
-    settle().await;
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
-    settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
-    assert!(
-        !other.fake.requests().iter().any(is_callback),
-        "not with 41's session"
-    );
-    assert!(m.fake.requests().iter().any(is_callback));
-    assert_eq!(m.data_state(), "ok");
-    assert!(
-        win.session_storage()
-            .unwrap()
-            .unwrap()
-            .get_item("mend:return:for-42")
-            .unwrap()
-            .is_none()
-    );
-}
-
-#[wasm_bindgen_test]
-async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    // 42 is handed a webview URL; the host (the test) cancels mend:redirect and would
-    // navigate by itself.
-    let state = "v1.eyJjIjo0Mn0.c2lnbmF0dXJl";
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Redirect(RedirectUrl {
-        kind: RedirectKind::Reconnect,
-        url: format!("https://webview.example/reconnect?code=x&state={state}"),
-    })));
-    let leaving = mount_with(fake, &[]);
-    settle().await;
-    leaving.click("[data-action=reconnect]");
-    settle().await;
-    assert!(leaving.cancelable("mend:redirect"));
-    drop(leaving);
-    // Back on the page: the webview names no connection, and 41 starts first.
-    mend::app::Ctl::reset_page_return();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state={state}")))
-        .unwrap();
-    let first = mend::FakeClient::new();
-    first.status(status(None));
-    let other = mount_as(41, first, &[("session", "session-of-41")], false);
-    settle().await;
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
-    settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
-    assert!(
-        !other.fake.requests().iter().any(is_callback),
-        "41 left the return alone"
-    );
-    assert!(other.event_names().iter().all(|n| n != "mend:error"));
-    assert!(m.fake.requests().iter().any(is_callback), "42 checked it");
-    assert_eq!(m.data_state(), "ok");
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "All set: your bank connection works again."
-    );
-}
-
-#[wasm_bindgen_test]
-async fn a_redirect_url_that_is_not_https_is_refused() {
-    for (url, allowed) in [
-        ("javascript:alert(1)", false),
-        ("JavaScript:alert(1)", false),
-        ("data:text/html,<script>alert(1)</script>", false),
-        ("http://bank.example/auth", false),
-        ("//bank.example/auth", false),
-        ("http://localhost:8080/sandbox/webview", true),
-        ("http://127.0.0.1:8787/sandbox/webview", true),
-        ("http://proxy.test/sandbox/webview", true),
-        ("https://bank.example/auth", true),
-    ] {
-        assert_eq!(
-            mend::dom::redirect_allowed(url, "http://proxy.test"),
-            allowed,
-            "{url}"
-        );
-    }
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Redirect(RedirectUrl {
-        kind: RedirectKind::Reconnect,
-        url: "javascript:alert(1)".into(),
-    })));
-    let m = mount_with(fake, &[]);
-    settle().await;
-    m.click("[data-action=reconnect]");
-    settle().await;
-    assert!(
-        !m.event_names().contains(&"mend:redirect".to_owned()),
-        "the host is never handed the URL"
-    );
-    let d = m.detail("mend:error");
-    assert_eq!(prop(&d, "code"), "bad_redirect");
-    assert_eq!(
-        prop(&d, "message"),
-        "We couldn't reach the service. Please try again in a moment."
-    );
-    assert_eq!(m.data_state(), "SCARequired");
-    assert_eq!(
-        m.host.get_attribute("data-phase").as_deref(),
-        Some("showing")
-    );
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "We couldn't reach the service. Please try again in a moment."
-    );
-    assert_eq!(m.actions(), ["dismiss", "reconnect", "sync"]);
-}
-
-#[wasm_bindgen_test]
-async fn a_host_s_own_state_and_code_are_not_taken_for_a_return() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    // The host's own OAuth return, say: not signed by the proxy, not handed out here.
-    let own = "?state=host-xyz&code=abc&error=e&keep=1";
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{own}")))
-        .unwrap();
-    let m = mount_status(status(Some("SCARequired")));
-    settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert_eq!(search, own, "the host's parameters stay");
-    assert!(
-        !m.fake
-            .requests()
-            .iter()
-            .any(|c| matches!(c, Call::Callback(_))),
-        "no callback for a state that isn't ours"
-    );
-    assert!(!m.event_names().contains(&"mend:error".to_owned()));
-    assert_eq!(m.data_state(), "SCARequired");
-}
-
-#[wasm_bindgen_test]
-async fn a_state_this_tab_handed_out_is_a_return_even_if_unsigned() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    mend::app::Ctl::reset_page_return();
-    win.session_storage()
-        .unwrap()
-        .unwrap()
-        .set_item("mend:return:opaque", "42")
-        .unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!("{path}?state=opaque&code=c1&keep=1")),
-        )
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
-    settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert!(
-        m.fake
-            .requests()
-            .iter()
-            .any(|c| matches!(c, Call::Callback(_)))
-    );
-    assert_eq!(
-        search, "?keep=1",
-        "state and the code that came with it removed"
-    );
-    assert_eq!(m.data_state(), "ok");
-}
-
 /// Mounts connection 42 with the real client and a first status request "already
-/// started" (as mend.js does), whose answer is `body`.
-fn mount_prefetched(base: &str, url: &str, auth: &str, body: &str) -> web_sys::HtmlElement {
+/// started" (as mend.js does), whose answer is `body`; `text`: that answer already
+/// read, as mend.js leaves it once it is in.
+fn mount_prefetched(
+    base: &str,
+    url: &str,
+    auth: &str,
+    body: &str,
+    text: Option<&str>,
+) -> web_sys::HtmlElement {
     use wasm_bindgen::JsCast;
     mend::app::Ctl::reset_page_return();
     let doc = document();
@@ -639,6 +318,9 @@ fn mount_prefetched(base: &str, url: &str, auth: &str, body: &str) -> web_sys::H
         ("auth", auth.into()),
         ("response", js_sys::Promise::resolve(&response).into()),
     ]);
+    if let Some(t) = text {
+        js_sys::Reflect::set(&first, &"text".into(), &t.into()).unwrap();
+    }
     let widget = mend::mount_started(
         &host,
         shadow.as_ref(),
@@ -661,6 +343,7 @@ async fn the_status_request_mend_js_started_is_used_not_made_again() {
         "http://127.0.0.1:9/api/v1/connections/42",
         "Bearer s1",
         &body,
+        None,
     );
     for _ in 0..20 {
         if host.get_attribute("data-state").as_deref() != Some("loading") {
@@ -679,6 +362,48 @@ async fn the_status_request_mend_js_started_is_used_not_made_again() {
         "http://127.0.0.1:9/api/v1/connections/42",
         "Bearer someone-else",
         &body,
+        None,
+    );
+    for _ in 0..50 {
+        if other.get_attribute("data-state").as_deref() != Some("loading") {
+            break;
+        }
+        wait_ms(50).await;
+    }
+    assert_eq!(
+        other.get_attribute("data-state").as_deref(),
+        Some("unavailable")
+    );
+    other.remove();
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_already_in_is_the_state_the_view_is_first_built_in() {
+    let body = serde_json::to_string(&status(Some("wrongpass"))).unwrap();
+    let url = "http://127.0.0.1:9/api/v1/connections/42";
+    let host = mount_prefetched("http://127.0.0.1:9", url, "Bearer s1", &body, Some(&body));
+    // No await since the mount: no task ran, the first build is the state's panel.
+    let shown = host
+        .shadow_root()
+        .unwrap()
+        .text_content()
+        .unwrap_or_default();
+    assert_eq!(
+        host.get_attribute("data-state").as_deref(),
+        Some("wrongpass")
+    );
+    assert!(
+        shown.contains("Your bank login details no longer work")
+            && !shown.contains("Checking your bank connection"),
+        "not the state's panel alone: {shown}"
+    );
+    host.remove();
+    // Another session's answer is not taken, read or not: the widget asks for itself
+    // (and, with nothing on port 9, ends unavailable).
+    let other = mount_prefetched("http://127.0.0.1:9", url, "Bearer x", &body, Some(&body));
+    assert_eq!(
+        other.get_attribute("data-state").as_deref(),
+        Some("loading")
     );
     for _ in 0..50 {
         if other.get_attribute("data-state").as_deref() != Some("loading") {

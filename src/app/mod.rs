@@ -178,16 +178,17 @@ impl Ctl {
         // The first status: the request mend.js started, if it is this one. The machine
         // sees its answer as any other (one path for every status).
         let first = self.first.replace(JsValue::UNDEFINED);
-        // Or the status `<mend-connections>` read for this entry in its one request.
-        match crate::client::shared::take_seed(&self.endpoint(), self.connection_id()) {
+        let call = Call::Status {
+            id: self.connection_id(),
+            wait: None,
+        };
+        // Its answer read already, or the status `<mend-connections>` read for this
+        // entry in its one request: taken at once, before the view is built.
+        let ready = crate::client::answered(&first, &self.endpoint(), &call)
+            .or_else(|| crate::client::shared::take_seed(&self.endpoint(), self.connection_id()));
+        match ready {
             Some(status) => self.dispatch(Event::Answer(status)),
-            None => self.request_with(
-                Call::Status {
-                    id: self.connection_id(),
-                    wait: None,
-                },
-                first,
-            ),
+            None => self.request_with(call, first),
         }
         self.check_return();
     }

@@ -203,14 +203,9 @@ impl Api for HttpClient {
     ) -> Reply {
         let url = format!("{}{}", to.base.trim_end_matches('/'), call.path());
         let bearer = format!("Bearer {}", to.session);
-        let field = |k: &str| js_sys::Reflect::get(&started, &k.into()).ok();
         // Only if it is this very request (same URL, same session): else fetch anew.
-        let started = (call.method() == "GET"
-            && field("url").and_then(|v| v.as_string()).as_ref() == Some(&url)
-            && field("auth").and_then(|v| v.as_string()).as_ref() == Some(&bearer))
-        .then(|| field("response"))
-        .flatten()
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+        let started = started_field(&started, to, &call, "response")
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
         Box::pin(async move {
             use wasm_bindgen_futures::JsFuture;
             let aborted = || abort.as_ref().is_some_and(|a| a.aborted());
@@ -261,6 +256,30 @@ impl Api for HttpClient {
                 Err(error_for(status, &text, retry_after))
             }
         })
+    }
+}
+
+/// `started`'s field `key` if `started` is `call` to `to` (a `GET` of the same URL
+/// with the same session; see [`Api::adopt`]).
+fn started_field(started: &JsValue, to: &Endpoint, call: &Call, key: &str) -> Option<JsValue> {
+    let field = |k: &str| js_sys::Reflect::get(started, &k.into()).ok();
+    let url = format!("{}{}", to.base.trim_end_matches('/'), call.path());
+    let bearer = format!("Bearer {}", to.session);
+    (call.method() == "GET"
+        && field("url").and_then(|v| v.as_string()).as_ref() == Some(&url)
+        && field("auth").and_then(|v| v.as_string()).as_ref() == Some(&bearer))
+    .then(|| field(key))
+    .flatten()
+}
+
+/// The status `started` already holds, if its 2xx answer's text is in (`mend.js`
+/// reads it as soon as it arrives): the widget then mounts straight into that state,
+/// with no loading panel to build and replace, and no wait on the wasm's first task.
+pub fn answered(started: &JsValue, to: &Endpoint, call: &Call) -> Option<ConnectionStatus> {
+    let text = started_field(started, to, call, "text")?.as_string()?;
+    match call.parse(&text) {
+        Ok(Answer::Status(s)) => Some(s),
+        _ => None,
     }
 }
 
