@@ -283,10 +283,20 @@ impl Machine {
         }
     }
 
-    /// The decoupled approval under way, `(started, deadline)`, once it was resumed:
-    /// the controller keeps it in `sessionStorage` so a reload resumes the wait.
+    /// The decoupled approval under way, `(started, deadline)`, once the proxy has
+    /// answered its resume: the controller keeps it in `sessionStorage` so a reload
+    /// resumes the wait. Not while the resume is on its way: a page left before it
+    /// arrived (a link clicked at once) must resume again, not wait for a bank app
+    /// that was never asked.
     pub fn approval(&self) -> Option<(f64, f64)> {
-        self.deadline.filter(|_| self.resumed)
+        let sending = matches!(
+            self.phase,
+            Phase::Busy {
+                action: Action::Resume,
+                ..
+            }
+        );
+        self.deadline.filter(|_| self.resumed && !sending)
     }
 
     /// Restores an approval remembered across a reload, before the first answer: a

@@ -268,3 +268,22 @@ fn a_reload_during_an_approval_resumes_the_wait() {
     m.step(Event::Answer(status(Some("validating"))), 1_000.0);
     assert_eq!(m.phase, Phase::Showing(status(Some("validating"))));
 }
+
+#[test]
+fn an_approval_is_remembered_once_its_resume_is_answered_not_while_it_is_sent() {
+    let mut m = Machine::new();
+    assert_eq!(
+        m.step(Event::Answer(status(Some("decoupled"))), 0.0),
+        [
+            Effect::EmitState {
+                state: Some("decoupled".into()),
+                previous: None
+            },
+            Effect::Call(Action::Resume)
+        ]
+    );
+    // On its way: a page left now must resume again on the next page.
+    assert_eq!(m.approval(), None);
+    m.step(Event::Answer(status(Some("validating"))), 500.0);
+    assert_eq!(m.approval(), Some((0.0, APPROVAL_WINDOW_MS)));
+}
