@@ -39,6 +39,9 @@ pub fn mount_started(
     default_base: &str,
     first: JsValue,
 ) -> Widget {
+    // What `mount_to` would start, started first: the controller may send requests
+    // before the view is built (below). Already running after the first mount.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
     let attrs = Attrs::from_host(host, default_base);
     let ctl = Ctl::new(client, host.clone(), attrs);
     let container: web_sys::HtmlElement = web_sys::window()
