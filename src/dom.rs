@@ -233,6 +233,10 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
+/// Where the `state` of the newest redirect handed out is kept (see
+/// [`newest_return_hint`]).
+const NEWEST_HINT: &str = "mend:return";
+
 /// Remembers that connection `id` was handed the redirect `url` (by its `state`).
 pub fn set_return_hint(id: i64, url: &str) {
     if let (Some(state), Some(s)) = (
@@ -241,48 +245,26 @@ pub fn set_return_hint(id: i64, url: &str) {
             .and_then(|u| u.search_params().get("state")),
         session_storage(),
     ) {
-        let _ = s.set_item(&format!("{RETURN_HINT}{state}"), &format!("{id},{}", now()));
+        let _ = s.set_item(&format!("{RETURN_HINT}{state}"), &id.to_string());
+        let _ = s.set_item(NEWEST_HINT, &state);
     }
-}
-
-/// `id,handed-at` as [`set_return_hint`] writes it.
-fn read_hint(v: &str) -> Option<(i64, f64)> {
-    let (id, at) = v.split_once(',').unwrap_or((v, "0"));
-    Some((id.parse().ok()?, at.parse().unwrap_or(0.0)))
 }
 
 /// The connection this tab handed the redirect `state` to, if any.
 pub fn return_hint(state: &str) -> Option<i64> {
-    let v = session_storage()?
+    session_storage()?
         .get_item(&format!("{RETURN_HINT}{state}"))
-        .ok()??;
-    Some(read_hint(&v)?.0)
+        .ok()??
+        .parse()
+        .ok()
 }
 
-/// The `state` of the newest redirect this tab handed out and has not seen come back:
-/// for a return without its `state` (a bank's error page that drops it, `state=null`).
+/// The `state` of the newest redirect this tab handed out, if it has not come back
+/// yet: for a return without its `state` (a bank's error page that drops it,
+/// `state=null`).
 pub fn newest_return_hint() -> Option<String> {
-    let s = session_storage()?;
-    let mut newest: Option<(f64, String)> = None;
-    for i in 0..s.length().ok()? {
-        let Some(key) = s.key(i).ok().flatten() else {
-            continue;
-        };
-        let (Some(state), Some((_, at))) = (
-            key.strip_prefix(RETURN_HINT),
-            s.get_item(&key)
-                .ok()
-                .flatten()
-                .as_deref()
-                .and_then(read_hint),
-        ) else {
-            continue;
-        };
-        if newest.as_ref().is_none_or(|n| at > n.0) {
-            newest = Some((at, state.to_owned()));
-        }
-    }
-    newest.map(|n| n.1)
+    let state = session_storage()?.get_item(NEWEST_HINT).ok()??;
+    return_hint(&state).map(|_| state)
 }
 
 /// Forgets it (the return was claimed).

@@ -349,27 +349,25 @@ fn forget_hand_offs() {
         .unwrap();
     let keys: Vec<String> = (0..s.length().unwrap())
         .filter_map(|i| s.key(i).unwrap())
-        .filter(|k| k.starts_with("mend:return:"))
+        .filter(|k| k.starts_with("mend:return"))
         .collect();
     for k in keys {
         s.remove_item(&k).unwrap();
     }
 }
 
-/// Mounts connection 42 on a page whose query is `query`, with `hints` (state, value)
-/// handed out by this tab before; returns the widget and the query once it settled.
-async fn mount_returning(query: &str, hints: &[(&str, &str)]) -> (Mounted, String) {
+/// Mounts connection 42 on a page whose query is `query`, with `hints` (the `state`s
+/// of redirects this tab handed out before, oldest first); returns the widget and the
+/// query once it settled.
+async fn mount_returning(query: &str, hints: &[&str]) -> (Mounted, String) {
     let win = web_sys::window().unwrap();
     let history = win.history().unwrap();
     let original = win.location().href().unwrap();
     let path = win.location().pathname().unwrap();
     mend::app::Ctl::reset_page_return();
     forget_hand_offs();
-    let storage = win.session_storage().unwrap().unwrap();
-    for (state, v) in hints {
-        storage
-            .set_item(&format!("mend:return:{state}"), v)
-            .unwrap();
+    for state in hints {
+        mend::dom::set_return_hint(42, &format!("https://bank.test/?state={state}"));
     }
     history
         .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{query}")))
@@ -410,8 +408,7 @@ async fn an_error_that_comes_back_without_its_state_is_the_newest_hand_off_s_ret
         "?error=access_denied&error_description=Cancelled&keep=1",
         "?state=null&error=access_denied&keep=1",
     ] {
-        let (m, search) =
-            mount_returning(query, &[("older", "42,1000"), ("newer", "42,2000")]).await;
+        let (m, search) = mount_returning(query, &["older", "newer"]).await;
         let sent = presented(&m).expect("the return checked with the proxy");
         assert_eq!(sent.state.as_deref(), Some("newer"), "{query}");
         assert_eq!(sent.error.as_deref(), Some("access_denied"));
