@@ -101,11 +101,15 @@ function firstStatus(el) {
   const auth = `Bearer ${session}`;
   const response = fetch(url, { headers: { Authorization: auth, Accept: 'application/json' } });
   const first = { url, auth, response };
-  // A 2xx answer's text as soon as it is in: if it beats the wasm, the widget mounts
-  // straight into its state (`client::answered` in src/client/).
-  response.then((r) => r.ok && r.clone().text().then((t) => { first.text = t; })).catch(() => {});
+  // A 2xx answer's text as soon as it is in: the widget then mounts straight into its
+  // state (`client::answered` in src/client/). `read` settles either way.
+  first.read = response.then((r) => r.ok && r.clone().text().then((t) => { first.text = t; })).catch(() => {});
   return first;
 }
+
+// How long a widget whose first status is on its way waits for it before it shows its
+// loading panel: below what a user perceives as a wait.
+const FIRST_WAIT_MS = 300;
 
 // JS properties mirroring attributes (React 19 sets a prop the element has as such).
 const PROPS = { session: 'session', apiBase: 'api-base', redirectUri: 'redirect-uri', theme: 'theme' };
@@ -161,7 +165,10 @@ export class MendConnection extends HTMLElement {
       warmIntl(lang);
     }
     ready.then(
-      (glue) => {
+      async (glue) => {
+        // Not before the first answer, for up to FIRST_WAIT_MS: the view is then built
+        // once, in its state, instead of in its loading panel and then again.
+        if (first) await Promise.race([first.read, new Promise((r) => { setTimeout(r, FIRST_WAIT_MS); })]);
         if (!this.#connected || this.#handle) return;
         this.#handle = new glue.ElementHandle();
         this.#handle.mount(this, this.shadowRoot, ORIGIN, first);
