@@ -6,99 +6,121 @@
 mod common;
 use common::*;
 use mend::client::{Answer, Call, Kind};
-use mend_model::api::{CallbackOutcome, CallbackResult, RedirectKind, RedirectUrl};
+use mend_model::api::{
+    CallbackOutcome, CallbackRequest, CallbackResult, ConnectionStatus, RedirectKind, RedirectUrl,
+};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[wasm_bindgen_test]
-async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!(
-                "{path}?keep=1&state=v1.c2lnbmVk.YWJj&id_connection=42"
-            )),
-        )
-        .unwrap();
+/// The page's address with `query` for as long as this lives, then as it was.
+struct AtQuery(String);
+
+impl AtQuery {
+    fn new(query: &str) -> Self {
+        let win = web_sys::window().unwrap();
+        let original = win.location().href().unwrap();
+        let path = win.location().pathname().unwrap();
+        win.history()
+            .unwrap()
+            .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{query}")))
+            .unwrap();
+        Self(original)
+    }
+
+    /// The query as the widget left it.
+    fn search(&self) -> String {
+        web_sys::window().unwrap().location().search().unwrap()
+    }
+}
+
+impl Drop for AtQuery {
+    fn drop(&mut self) {
+        let history = web_sys::window().unwrap().history().unwrap();
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&self.0));
+    }
+}
+
+/// The proxy's answer to the return of connection 42 (`error` for a cancel).
+fn returned(kind: RedirectKind, outcome: CallbackOutcome, status: ConnectionStatus) -> Answer {
+    let error = (outcome == CallbackOutcome::Cancelled).then(|| "access_denied".to_owned());
+    Answer::Callback(CallbackResult {
+        connection_id: 42,
+        kind,
+        outcome,
+        error,
+        status,
+    })
+}
+
+/// A widget of connection `id` (SCARequired), whose return, if it checks one, the proxy
+/// answers with `answer`.
+fn returning(id: i64, answer: Answer, attrs: &[(&str, &str)]) -> Mounted {
     let fake = mend::FakeClient::new();
     fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Webauth,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_with(fake, &[]);
+    fake.answer_to(Kind::Callback, Ok(answer));
+    mount_as(id, fake, attrs, false)
+}
+
+/// The return `m` presented to the proxy, if it did.
+fn presented(m: &Mounted) -> Option<CallbackRequest> {
+    m.fake.requests().into_iter().find_map(|c| match c {
+        Call::Callback(r) => Some(r),
+        _ => None,
+    })
+}
+
+/// As this tab does when it hands connection 42 the redirect whose `state` is `state`.
+fn handed_out(state: &str) {
+    mend::dom::set_return_hint(42, &format!("https://bank.test/?state={state}"));
+}
+
+const ALL_SET: &str = "All set: your bank connection works again.";
+const CANCELLED: &str = "You cancelled at your bank. Nothing has changed.";
+
+#[wasm_bindgen_test]
+async fn the_return_from_a_redirect_is_checked_and_removed_from_the_address_bar() {
+    fresh_page();
+    let page = AtQuery::new("?keep=1&state=v1.c2lnbmVk.YWJj&id_connection=42");
+    let m = returning(
+        42,
+        returned(
+            RedirectKind::Webauth,
+            CallbackOutcome::Completed,
+            status(None),
+        ),
+        &[],
+    );
     settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let callback = m
-        .fake
-        .requests()
-        .into_iter()
-        .find_map(|c| match c {
-            Call::Callback(r) => Some(r),
-            _ => None,
-        })
-        .expect("the return was checked");
+    let callback = presented(&m).expect("the return was checked");
     assert_eq!(callback.state.as_deref(), Some("v1.c2lnbmVk.YWJj"));
     assert_eq!(callback.id_connection.as_deref(), Some("42"));
     assert_eq!(
-        search, "?keep=1",
+        page.search(),
+        "?keep=1",
         "the return's parameters are gone, the host's stay"
     );
     assert_eq!(m.data_state(), "ok");
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "All set: your bank connection works again."
-    );
+    assert_eq!(m.text(".mend__notice-text"), ALL_SET);
     assert!(m.event_names().contains(&"mend:resolved".to_owned()));
 }
 
 #[wasm_bindgen_test]
 async fn a_cancelled_return_says_so() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!("{path}?state=v1.cw.cw&error=access_denied")),
-        )
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer_to(
-        Kind::Callback,
-        Ok(Answer::Callback(CallbackResult {
-            connection_id: 42,
-            kind: RedirectKind::Reconnect,
-            outcome: CallbackOutcome::Cancelled,
-            error: Some("access_denied".into()),
-            status: status(Some("SCARequired")),
-        })),
+    fresh_page();
+    let _page = AtQuery::new("?state=v1.cw.cw&error=access_denied");
+    let m = returning(
+        42,
+        returned(
+            RedirectKind::Reconnect,
+            CallbackOutcome::Cancelled,
+            status(Some("SCARequired")),
+        ),
+        &[],
     );
-    let m = mount_with(fake, &[]);
     settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "You cancelled at your bank. Nothing has changed."
-    );
+    assert_eq!(m.text(".mend__notice-text"), CANCELLED);
     m.click("[data-action=dismiss]");
     settle().await;
     assert!(m.q(".mend__notice").is_none());
@@ -106,61 +128,29 @@ async fn a_cancelled_return_says_so() {
 
 #[wasm_bindgen_test]
 async fn the_return_is_checked_by_the_widget_that_left() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
     // Widget 42 left for the webview (this is what it remembers before navigating).
-    mend::app::Ctl::reset_page_return();
-    win.session_storage()
-        .unwrap()
-        .unwrap()
-        .set_item("mend:return:for-42", "42")
-        .unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state=for-42")))
-        .unwrap();
+    fresh_page();
+    handed_out("for-42");
+    let _page = AtQuery::new("?state=for-42");
     let first = mend::FakeClient::new();
     first.status(status(None));
     let other = mount_as(41, first, &[("session", "session-of-41")], false);
     settle().await;
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
+    let ok = returned(
+        RedirectKind::Reconnect,
+        CallbackOutcome::Completed,
+        status(None),
+    );
+    let m = returning(42, ok, &[]);
     settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
-    assert!(
-        !other.fake.requests().iter().any(is_callback),
-        "not with 41's session"
-    );
-    assert!(m.fake.requests().iter().any(is_callback));
+    assert_eq!(presented(&other), None, "not with 41's session");
+    assert!(presented(&m).is_some());
     assert_eq!(m.data_state(), "ok");
-    assert!(
-        win.session_storage()
-            .unwrap()
-            .unwrap()
-            .get_item("mend:return:for-42")
-            .unwrap()
-            .is_none()
-    );
+    assert_eq!(mend::dom::return_hint("for-42"), None, "the hint is spent");
 }
 
 #[wasm_bindgen_test]
 async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
     // 42 is handed a webview URL; the host (the test) cancels mend:redirect and would
     // navigate by itself.
     let state = "v1.eyJjIjo0Mn0.c2lnbmF0dXJl";
@@ -176,41 +166,26 @@ async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element
     settle().await;
     assert!(leaving.cancelable("mend:redirect"));
     drop(leaving);
-    // Back on the page: the webview names no connection, and 41 starts first.
+    // Back on the page (what it handed out kept): the webview names no connection,
+    // and 41 starts first.
     mend::app::Ctl::reset_page_return();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?state={state}")))
-        .unwrap();
+    let _page = AtQuery::new(&format!("?state={state}"));
     let first = mend::FakeClient::new();
     first.status(status(None));
     let other = mount_as(41, first, &[("session", "session-of-41")], false);
     settle().await;
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
+    let ok = returned(
+        RedirectKind::Reconnect,
+        CallbackOutcome::Completed,
+        status(None),
+    );
+    let m = returning(42, ok, &[]);
     settle().await;
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    let is_callback = |c: &Call| matches!(c, Call::Callback(_));
-    assert!(
-        !other.fake.requests().iter().any(is_callback),
-        "41 left the return alone"
-    );
+    assert_eq!(presented(&other), None, "41 left the return alone");
     assert!(other.event_names().iter().all(|n| n != "mend:error"));
-    assert!(m.fake.requests().iter().any(is_callback), "42 checked it");
+    assert!(presented(&m).is_some(), "42 checked it");
     assert_eq!(m.data_state(), "ok");
-    assert_eq!(
-        m.text(".mend__notice-text"),
-        "All set: your bank connection works again."
-    );
+    assert_eq!(m.text(".mend__notice-text"), ALL_SET);
 }
 
 #[wasm_bindgen_test]
@@ -266,27 +241,16 @@ async fn a_redirect_url_that_is_not_https_is_refused() {
 
 #[wasm_bindgen_test]
 async fn a_host_s_own_state_and_code_are_not_taken_for_a_return() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
+    fresh_page();
     // The host's own OAuth return, say: not signed by the proxy, not handed out here.
     let own = "?state=host-xyz&code=abc&error=e&keep=1";
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{own}")))
-        .unwrap();
+    let page = AtQuery::new(own);
     let m = mount_status(status(Some("SCARequired")));
     settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert_eq!(search, own, "the host's parameters stay");
-    assert!(
-        !m.fake
-            .requests()
-            .iter()
-            .any(|c| matches!(c, Call::Callback(_))),
+    assert_eq!(page.search(), own, "the host's parameters stay");
+    assert_eq!(
+        presented(&m),
+        None,
         "no callback for a state that isn't ours"
     );
     assert!(!m.event_names().contains(&"mend:error".to_owned()));
@@ -295,110 +259,23 @@ async fn a_host_s_own_state_and_code_are_not_taken_for_a_return() {
 
 #[wasm_bindgen_test]
 async fn a_state_this_tab_handed_out_is_a_return_even_if_unsigned() {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    mend::app::Ctl::reset_page_return();
-    win.session_storage()
-        .unwrap()
-        .unwrap()
-        .set_item("mend:return:opaque", "42")
-        .unwrap();
-    history
-        .replace_state_with_url(
-            &JsValue::NULL,
-            "",
-            Some(&format!("{path}?state=opaque&code=c1&keep=1")),
-        )
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer(Ok(Answer::Callback(CallbackResult {
-        connection_id: 42,
-        kind: RedirectKind::Reconnect,
-        outcome: CallbackOutcome::Completed,
-        error: None,
-        status: status(None),
-    })));
-    let m = mount_as(42, fake, &[], false);
-    settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    assert!(
-        m.fake
-            .requests()
-            .iter()
-            .any(|c| matches!(c, Call::Callback(_)))
+    fresh_page();
+    handed_out("opaque");
+    let page = AtQuery::new("?state=opaque&code=c1&keep=1");
+    let ok = returned(
+        RedirectKind::Reconnect,
+        CallbackOutcome::Completed,
+        status(None),
     );
+    let m = returning(42, ok, &[]);
+    settle().await;
+    assert!(presented(&m).is_some());
     assert_eq!(
-        search, "?keep=1",
+        page.search(),
+        "?keep=1",
         "state and the code that came with it removed"
     );
     assert_eq!(m.data_state(), "ok");
-}
-
-/// Forgets every redirect this tab handed out (tests share one tab).
-fn forget_hand_offs() {
-    let s = web_sys::window()
-        .unwrap()
-        .session_storage()
-        .unwrap()
-        .unwrap();
-    let keys: Vec<String> = (0..s.length().unwrap())
-        .filter_map(|i| s.key(i).unwrap())
-        .filter(|k| k.starts_with("mend:return"))
-        .collect();
-    for k in keys {
-        s.remove_item(&k).unwrap();
-    }
-}
-
-/// Mounts connection 42 on a page whose query is `query`, with `hints` (the `state`s
-/// of redirects this tab handed out before, oldest first); returns the widget and the
-/// query once it settled.
-async fn mount_returning(query: &str, hints: &[&str]) -> (Mounted, String) {
-    let win = web_sys::window().unwrap();
-    let history = win.history().unwrap();
-    let original = win.location().href().unwrap();
-    let path = win.location().pathname().unwrap();
-    mend::app::Ctl::reset_page_return();
-    forget_hand_offs();
-    for state in hints {
-        mend::dom::set_return_hint(42, &format!("https://bank.test/?state={state}"));
-    }
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}{query}")))
-        .unwrap();
-    let fake = mend::FakeClient::new();
-    fake.status(status(Some("SCARequired")));
-    fake.answer_to(
-        Kind::Callback,
-        Ok(Answer::Callback(CallbackResult {
-            connection_id: 42,
-            kind: RedirectKind::Reconnect,
-            outcome: CallbackOutcome::Cancelled,
-            error: Some("access_denied".into()),
-            status: status(Some("SCARequired")),
-        })),
-    );
-    let m = mount_as(42, fake, &[], false);
-    settle().await;
-    let search = win.location().search().unwrap();
-    history
-        .replace_state_with_url(&JsValue::NULL, "", Some(&original))
-        .unwrap();
-    forget_hand_offs();
-    (m, search)
-}
-
-fn presented(m: &Mounted) -> Option<mend_model::api::CallbackRequest> {
-    m.fake.requests().into_iter().find_map(|c| match c {
-        Call::Callback(r) => Some(r),
-        _ => None,
-    })
 }
 
 #[wasm_bindgen_test]
@@ -408,28 +285,40 @@ async fn an_error_that_comes_back_without_its_state_is_the_newest_hand_off_s_ret
         "?error=access_denied&error_description=Cancelled&keep=1",
         "?state=null&error=access_denied&keep=1",
     ] {
-        let (m, search) = mount_returning(query, &["older", "newer"]).await;
+        fresh_page();
+        handed_out("older");
+        handed_out("newer");
+        let page = AtQuery::new(query);
+        let cancelled = returned(
+            RedirectKind::Reconnect,
+            CallbackOutcome::Cancelled,
+            status(Some("SCARequired")),
+        );
+        let m = returning(42, cancelled, &[]);
+        settle().await;
         let sent = presented(&m).expect("the return checked with the proxy");
         assert_eq!(sent.state.as_deref(), Some("newer"), "{query}");
         assert_eq!(sent.error.as_deref(), Some("access_denied"));
         assert_eq!(
-            search, "?keep=1",
+            page.search(),
+            "?keep=1",
             "{query}: the return's parameters removed"
         );
-        assert_eq!(
-            m.text(".mend__notice-text"),
-            "You cancelled at your bank. Nothing has changed.",
-            "{query}"
-        );
+        assert_eq!(m.text(".mend__notice-text"), CANCELLED, "{query}");
     }
+    fresh_page();
 }
 
 #[wasm_bindgen_test]
 async fn an_error_without_a_state_in_a_tab_that_handed_nothing_out_is_the_host_s() {
-    let (m, search) = mount_returning("?error=host_error&keep=1", &[]).await;
+    fresh_page();
+    let page = AtQuery::new("?error=host_error&keep=1");
+    let m = mount_status(status(Some("SCARequired")));
+    settle().await;
     assert_eq!(presented(&m), None);
     assert_eq!(
-        search, "?error=host_error&keep=1",
+        page.search(),
+        "?error=host_error&keep=1",
         "the host's parameters stay"
     );
     assert_eq!(m.data_state(), "SCARequired");

@@ -114,20 +114,26 @@ pub fn use_catalogues() {
 
 /// Mounts a widget for connection `id`; `fresh` forgets any page return checked so
 /// far and any connection remembered as having left for a redirect.
+/// Forgets what earlier tests left on the page (tests share one tab): the page's
+/// return, the redirects handed out, 42's approval.
+pub fn fresh_page() {
+    mend::app::Ctl::reset_page_return();
+    if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {
+        let hints: Vec<String> = (0..s.length().unwrap_or(0))
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with("mend:return"))
+            .collect();
+        for k in hints {
+            let _ = s.remove_item(&k);
+        }
+        let _ = s.remove_item("mend:approval:42");
+    }
+}
+
 pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bool) -> Mounted {
     use_catalogues();
     if fresh {
-        mend::app::Ctl::reset_page_return();
-        if let Ok(Some(s)) = web_sys::window().unwrap().session_storage() {
-            let hints: Vec<String> = (0..s.length().unwrap_or(0))
-                .filter_map(|i| s.key(i).ok().flatten())
-                .filter(|k| k.starts_with("mend:return"))
-                .collect();
-            for k in hints {
-                let _ = s.remove_item(&k);
-            }
-            let _ = s.remove_item("mend:approval:42");
-        }
+        fresh_page();
     }
     let doc = document();
     let host: web_sys::HtmlElement = doc
