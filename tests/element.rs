@@ -333,6 +333,17 @@ fn mount_prefetched(
     host
 }
 
+/// `host`'s `data-state` once it left `loading`, waiting up to `ms`.
+async fn left_loading(host: &web_sys::HtmlElement, ms: u32) -> Option<String> {
+    for _ in 0..ms / 10 {
+        if host.get_attribute("data-state").as_deref() != Some("loading") {
+            break;
+        }
+        wait_ms(10).await;
+    }
+    host.get_attribute("data-state")
+}
+
 #[wasm_bindgen_test]
 async fn the_status_request_mend_js_started_is_used_not_made_again() {
     let body = serde_json::to_string(&status(Some("wrongpass"))).unwrap();
@@ -345,16 +356,7 @@ async fn the_status_request_mend_js_started_is_used_not_made_again() {
         &body,
         None,
     );
-    for _ in 0..20 {
-        if host.get_attribute("data-state").as_deref() != Some("loading") {
-            break;
-        }
-        wait_ms(10).await;
-    }
-    assert_eq!(
-        host.get_attribute("data-state").as_deref(),
-        Some("wrongpass")
-    );
+    assert_eq!(left_loading(&host, 200).await.as_deref(), Some("wrongpass"));
     host.remove();
     // Another session's request is not adopted: the widget asks for itself.
     let other = mount_prefetched(
@@ -364,14 +366,8 @@ async fn the_status_request_mend_js_started_is_used_not_made_again() {
         &body,
         None,
     );
-    for _ in 0..50 {
-        if other.get_attribute("data-state").as_deref() != Some("loading") {
-            break;
-        }
-        wait_ms(50).await;
-    }
     assert_eq!(
-        other.get_attribute("data-state").as_deref(),
+        left_loading(&other, 2500).await.as_deref(),
         Some("unavailable")
     );
     other.remove();
@@ -405,14 +401,8 @@ async fn an_answer_already_in_is_the_state_the_view_is_first_built_in() {
         other.get_attribute("data-state").as_deref(),
         Some("loading")
     );
-    for _ in 0..50 {
-        if other.get_attribute("data-state").as_deref() != Some("loading") {
-            break;
-        }
-        wait_ms(50).await;
-    }
     assert_eq!(
-        other.get_attribute("data-state").as_deref(),
+        left_loading(&other, 2500).await.as_deref(),
         Some("unavailable")
     );
     other.remove();

@@ -126,12 +126,9 @@ async fn a_cancelled_return_says_so() {
     assert!(m.q(".mend__notice").is_none());
 }
 
-#[wasm_bindgen_test]
-async fn the_return_is_checked_by_the_widget_that_left() {
-    // Widget 42 left for the webview (this is what it remembers before navigating).
-    fresh_page();
-    handed_out("for-42");
-    let _page = AtQuery::new("?state=for-42");
+/// Back on the page: widget 41 (another session) starts first, then 42, whose return
+/// the proxy answers as completed.
+async fn back_with_41_first() -> (Mounted, Mounted) {
     let first = mend::FakeClient::new();
     first.status(status(None));
     let other = mount_as(41, first, &[("session", "session-of-41")], false);
@@ -143,6 +140,16 @@ async fn the_return_is_checked_by_the_widget_that_left() {
     );
     let m = returning(42, ok, &[]);
     settle().await;
+    (other, m)
+}
+
+#[wasm_bindgen_test]
+async fn the_return_is_checked_by_the_widget_that_left() {
+    // Widget 42 left for the webview (this is what it remembers before navigating).
+    fresh_page();
+    handed_out("for-42");
+    let _page = AtQuery::new("?state=for-42");
+    let (other, m) = back_with_41_first().await;
     assert_eq!(presented(&other), None, "not with 41's session");
     assert!(presented(&m).is_some());
     assert_eq!(m.data_state(), "ok");
@@ -170,17 +177,7 @@ async fn a_host_that_cancels_mend_redirect_still_gets_the_return_on_that_element
     // and 41 starts first.
     mend::app::Ctl::reset_page_return();
     let _page = AtQuery::new(&format!("?state={state}"));
-    let first = mend::FakeClient::new();
-    first.status(status(None));
-    let other = mount_as(41, first, &[("session", "session-of-41")], false);
-    settle().await;
-    let ok = returned(
-        RedirectKind::Reconnect,
-        CallbackOutcome::Completed,
-        status(None),
-    );
-    let m = returning(42, ok, &[]);
-    settle().await;
+    let (other, m) = back_with_41_first().await;
     assert_eq!(presented(&other), None, "41 left the return alone");
     assert!(other.event_names().iter().all(|n| n != "mend:error"));
     assert!(presented(&m).is_some(), "42 checked it");
