@@ -293,25 +293,11 @@ fn mount_prefetched(
     body: &str,
     text: Option<&str>,
 ) -> web_sys::HtmlElement {
-    use wasm_bindgen::JsCast;
     mend::app::Ctl::reset_page_return();
-    let doc = document();
-    let host: web_sys::HtmlElement = doc
-        .create_element("mend-connection")
-        .unwrap()
-        .unchecked_into();
-    for (k, v) in [
-        ("connection-id", "42"),
-        ("session", "s1"),
-        ("lang", "en"),
-        ("api-base", base),
-    ] {
-        host.set_attribute(k, v).unwrap();
-    }
-    doc.body().unwrap().append_child(&host).unwrap();
-    let shadow = host
-        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-        .unwrap();
+    let (host, shadow) = host_element(
+        "mend-connection",
+        &[("connection-id", "42"), ("api-base", base)],
+    );
     let response = web_sys::Response::new_with_opt_str(Some(body)).unwrap();
     let first = mend::dom::object(&[
         ("url", url.into()),

@@ -41,20 +41,7 @@ impl Listed {
         // (mounting any view starts it).
         let div: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
         drop(leptos::mount::mount_to(div, || ()));
-        let doc = document();
-        let host: web_sys::HtmlElement = doc
-            .create_element("mend-connections")
-            .unwrap()
-            .unchecked_into();
-        host.set_attribute("session", "s1").unwrap();
-        host.set_attribute("lang", "en").unwrap();
-        for (k, v) in attrs {
-            host.set_attribute(k, v).unwrap();
-        }
-        doc.body().unwrap().append_child(&host).unwrap();
-        let shadow = host
-            .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-            .unwrap();
+        let (host, shadow) = host_element("mend-connections", attrs);
         let list = List::mount(&host, shadow.as_ref(), fake.clone(), BASE);
         Listed {
             host,

@@ -130,18 +130,14 @@ pub fn fresh_page() {
     }
 }
 
-pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bool) -> Mounted {
-    use_catalogues();
-    if fresh {
-        fresh_page();
-    }
+/// A `tag` element in the page's body with session `s1`, English, then `attrs`, and
+/// its open shadow root: what `mend.js` hands the wasm.
+pub fn host_element(
+    tag: &str,
+    attrs: &[(&str, &str)],
+) -> (web_sys::HtmlElement, web_sys::ShadowRoot) {
     let doc = document();
-    let host: web_sys::HtmlElement = doc
-        .create_element("mend-connection")
-        .unwrap()
-        .unchecked_into();
-    host.set_attribute("connection-id", &id.to_string())
-        .unwrap();
+    let host: web_sys::HtmlElement = doc.create_element(tag).unwrap().unchecked_into();
     host.set_attribute("session", "s1").unwrap();
     host.set_attribute("lang", "en").unwrap();
     for (k, v) in attrs {
@@ -151,6 +147,20 @@ pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bo
     let shadow = host
         .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
         .unwrap();
+    (host, shadow)
+}
+
+pub fn mount_as(id: i64, fake: Rc<FakeClient>, attrs: &[(&str, &str)], fresh: bool) -> Mounted {
+    use_catalogues();
+    if fresh {
+        fresh_page();
+    }
+    let id = id.to_string();
+    let (host, shadow) = host_element(
+        "mend-connection",
+        &[&[("connection-id", id.as_str())], attrs].concat(),
+    );
+    let doc = document();
     let events = Rc::new(RefCell::new(Vec::new()));
     let mut listeners = Vec::new();
     for name in [
