@@ -341,6 +341,10 @@ for (const [kind, { title }] of Object.entries(KINDS)) {
       await hostState(page, 'additionalInformationNeeded');
       assert.equal(await page.locator(listSel).getAttribute('session'), first);
       assert.equal(await page.locator(listSel).getAttribute('data-state'), 'shown');
+      // 105 (decoupled) resumes by itself and then waits for the bank app (validating,
+      // not counted): the count is read once it has, or 105 leaving it races 104's repair.
+      await eventually(() => page.locator(listSel).evaluate((l) => [...l.shadowRoot.querySelectorAll('mend-connection')]
+        .every((e) => e.dataset.state !== 'decoupled')), { message: 'no entry still decoupled' });
       const count = Number(await page.locator(listSel).getAttribute('data-count'));
       assert.ok(count > 1, `data-count ${count}`);
       const gets = requests.filter((r) => r.method === 'GET' && r.url.includes('/api/') && !r.url.includes('wait='));
